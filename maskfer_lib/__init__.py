@@ -1,0 +1,20 @@
+"""maskfer_lib — the thin, tested library behind the maskfer notebooks.
+
+Importing this package first makes TensorFlow and the CUDA build of torch safe to use in
+one process: triton (pulled in lazily by torch) and TensorFlow each carry their own LLVM,
+and loading triton *after* TensorFlow segfaults. Importing triton here, before anything
+can import TensorFlow, fixes the load order (see ../shared/ENV.md and
+tests/test_env_crash.py). The Makefile also removes triton from the venv, which fixes the
+crash whatever the import order; this import covers environments built without it.
+"""
+
+import os as _os
+
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+try:  # pragma: no cover - depends on the environment
+    import triton as _triton  # noqa: F401
+except Exception:  # ImportError, or a broken triton: nothing here uses a GPU
+    pass
+
+__version__ = "0.1.0"

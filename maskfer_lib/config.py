@@ -1,0 +1,191 @@
+"""Profiles, paths and seeds — the one place that says how big a run is.
+
+Three profiles:
+    smoke: seconds per notebook; used by the test suite.
+    quick: ``make reproduce`` — all notebooks together within 30 minutes on 2 cores.
+    paper: the papers' own epochs, batch sizes and input sizes (days on a CPU).
+
+Profiles are plain frozen dataclasses so a notebook can print the one it runs with.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository root (the folder holding pyproject.toml)."""
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+"""Where the development copy of real data lives, read in place, never copied."""
+
+
+@dataclass(frozen=True)
+class TrainCfg:
+    """Training budget for one model in one profile."""
+
+    epochs: int
+    batch_size: int = 64
+    lr: float = 1e-3
+    width_mult: float = 1.0
+    """Channel multiplier for heavy baselines; < 1 only in smoke/quick, documented there."""
+    max_steps_per_epoch: int | None = None
+    """Cap on batches per epoch (smoke only), so a notebook finishes in seconds."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How large every step of the compendium runs."""
+
+    name: str
+    synth_per_class: int
+    """SynthFACS faces per class, all splits together (split 70/15/15 by identity)."""
+    image_size: int = 128
+    """SynthFACS render size; models resize to their own input size."""
+    seeds: tuple[int, ...] = (0,)
+    """Seeds for the cross-paper benchmark (mean ± std over these)."""
+    kfolds: int = 0
+    """Putro's k-fold CV (0 = a single split)."""
+    timing_runs: int = 200
+    timing_warmup: int = 20
+    train: dict[str, TrainCfg] = field(default_factory=dict)
+    default_train: TrainCfg = TrainCfg(epochs=1)
+
+    def train_cfg(self, model_name: str) -> TrainCfg:
+        """The training budget for ``model_name`` (the profile default when not listed)."""
+        return self.train.get(model_name, self.default_train)
+
+    def with_overrides(self, **kwargs) -> Profile:
+        """A copy with some fields replaced (e.g. ``synth_per_class=50``)."""
+        return replace(self, **kwargs)
+
+
+_SMOKE_TRAIN = TrainCfg(epochs=1, batch_size=32, max_steps_per_epoch=3, width_mult=0.25)
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        synth_per_class=24,
+        image_size=64,
+        seeds=(0,),
+        kfolds=0,
+        timing_runs=20,
+        timing_warmup=3,
+        default_train=_SMOKE_TRAIN,
+    ),
+    "quick": Profile(
+        name="quick",
+        synth_per_class=300,
+        image_size=128,
+        seeds=(0, 1),
+        kfolds=0,
+        timing_runs=200,
+        timing_warmup=20,
+        default_train=TrainCfg(epochs=8, batch_size=64, lr=1e-3),
+        train={
+            "celik_cnn": TrainCfg(epochs=15, batch_size=64, lr=1e-3),
+            "putro_slim": TrainCfg(epochs=15, batch_size=64, lr=2e-3),
+            "putro_slim_rgc": TrainCfg(epochs=15, batch_size=64, lr=2e-3),
+            # Heavy baselines run narrower in quick so make reproduce stays in budget.
+            "vgg16": TrainCfg(epochs=6, batch_size=64, lr=1e-3, width_mult=0.25),
+            "vgg11": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.25),
+            "vgg19": TrainCfg(epochs=6, batch_size=64, lr=1e-3, width_mult=0.25),
+            "abn": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.25),
+            "mcn": TrainCfg(epochs=4, batch_size=64, lr=1e-3, width_mult=0.25),
+            "fecn": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.25),
+            "resnet18": TrainCfg(epochs=6, batch_size=64, lr=1e-3, width_mult=0.5),
+        },
+    ),
+    "paper": Profile(
+        name="paper",
+        synth_per_class=1000,
+        image_size=128,
+        seeds=(0, 1, 2),
+        kfolds=10,
+        timing_runs=1000,
+        timing_warmup=50,
+        default_train=TrainCfg(epochs=100, batch_size=64, lr=1e-3),
+        train={
+            # Çelik & Gören: 250 epochs, Adam, batch 64 (paper Sec. 3).
+            "celik_cnn": TrainCfg(epochs=250, batch_size=64, lr=1e-3),
+            # Putro et al.: Adam lr 1e-4, eps 1e-7, batch 128, x0.75 after 20 flat epochs.
+            "putro_slim": TrainCfg(epochs=300, batch_size=128, lr=1e-4),
+            "putro_slim_rgc": TrainCfg(epochs=300, batch_size=128, lr=1e-4),
+        },
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """Look up a profile by name, with an error listing the valid names."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown profile {name!r}; choose one of {sorted(PROFILES)} "
+            "(set PROFILE in the notebook's parameters cell or --profile on the command line)"
+        ) from None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy, and (when already imported) TensorFlow/Keras and torch."""
+    import sys
+
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(seed)
+    elif "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].random.set_seed(seed)
+
+
+def figures_dir(profile: str, dataset: str = "synthfacs") -> Path:
+    """Where a notebook writes figures and tables.
+
+    ``quick``/``paper`` runs on SynthFACS write to ``figures/``; real datasets to
+    ``figures/<dataset>/``; smoke runs (tests) to ``data/_smoke/figures`` so the test suite
+    never overwrites a reader's figures. ``MASKFER_FIGURES`` overrides all of this.
+    """
+    if os.environ.get("MASKFER_FIGURES"):
+        out = Path(os.environ["MASKFER_FIGURES"])
+    elif profile == "smoke":
+        out = ROOT / "data" / "_smoke" / "figures"
+    elif dataset == "synthfacs":
+        out = ROOT / "figures"
+    else:
+        out = ROOT / "figures" / dataset
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def runs_dir(profile: str, dataset: str = "synthfacs") -> Path:
+    """Where trained models, histories and predictions of one profile and dataset live.
+
+    Notebooks 02–05 write here; 06, 07 and 10 read from here. ``MASKFER_RUNS`` overrides.
+    """
+    base = (
+        Path(os.environ["MASKFER_RUNS"])
+        if os.environ.get("MASKFER_RUNS")
+        else ROOT / "data" / "runs"
+    )
+    out = base / dataset / profile
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def cache_dir() -> Path:
+    """Where generated datasets and masked copies are cached (under gitignored data/)."""
+    base = (
+        Path(os.environ["MASKFER_CACHE"])
+        if os.environ.get("MASKFER_CACHE")
+        else ROOT / "data" / "cache"
+    )
+    base.mkdir(parents=True, exist_ok=True)
+    return base

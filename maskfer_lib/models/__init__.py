@@ -1,0 +1,296 @@
+"""One registry for every model of the four papers, Keras and torch alike.
+
+``build_model(name, num_classes, input_shape=(H, W, C))`` returns a Keras model or a
+``torch.nn.Module``; ``list_models()`` names them; ``get_spec(name)`` gives what the paper
+reports (params, GFLOPs, input size) so tests and tables read those numbers from one place.
+
+Builders are named by ``"module:function"`` strings and imported only when built, so
+importing the registry imports neither TensorFlow nor torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows about one model."""
+
+    name: str
+    framework: str  # "keras" or "torch"
+    paper: str  # "celik", "putro", "yang", "hayashi"
+    builder: str  # "maskfer_lib.models.keras.celik:build_celik_cnn"
+    input_shape: tuple[int, int, int]  # the paper's default (H, W, C)
+    num_classes: int  # the paper's label set size
+    paper_params: int | None = None  # as printed in the paper, where it gives one
+    paper_gflops: float | None = None  # as printed in the paper (its own convention)
+    description: str = ""
+
+
+_K = "maskfer_lib.models.keras."
+_T = "maskfer_lib.models.torch."
+
+_SPECS = [
+    # Çelik & Gören: 48x48 grayscale, 7 classes.
+    ModelSpec(
+        "celik_cnn",
+        "keras",
+        "celik",
+        _K + "celik:build_celik_cnn",
+        (48, 48, 1),
+        7,
+        description="4 conv blocks + 2 dense blocks (Çelik & Gören, Fig. 6)",
+    ),
+    # Putro et al., Tables 1-2 (M-KDEF, 7 classes).
+    ModelSpec(
+        "putro_slim",
+        "keras",
+        "putro",
+        _K + "slim_rgc:build_putro_slim",
+        (128, 128, 3),
+        7,
+        paper_params=376_000,
+        paper_gflops=0.016,
+        description="Slim backbone (inverted residuals)",
+    ),
+    ModelSpec(
+        "putro_slim_rgc",
+        "keras",
+        "putro",
+        _K + "slim_rgc:build_putro_slim_rgc",
+        (128, 128, 3),
+        7,
+        paper_params=756_447,
+        paper_gflops=0.01914,
+        description="Slim + Represented Global Context",
+    ),
+    ModelSpec(
+        "mobilenet_v1",
+        "keras",
+        "putro",
+        _K + "mobilenet:build_mobilenet_v1",
+        (128, 128, 3),
+        7,
+        paper_params=3_236_039,
+        paper_gflops=0.04871,
+        description="Putro Table 2 baseline",
+    ),
+    ModelSpec(
+        "mobilenet_v2",
+        "keras",
+        "putro",
+        _K + "mobilenet:build_mobilenet_v2",
+        (128, 128, 3),
+        7,
+        paper_params=2_266_951,
+        paper_gflops=0.03391,
+        description="Putro Table 2 baseline",
+    ),
+    ModelSpec(
+        "mobilenet_v3",
+        "keras",
+        "putro",
+        _K + "mobilenet:build_mobilenet_v3",
+        (128, 128, 3),
+        7,
+        paper_params=5_127_839,
+        paper_gflops=0.04045,
+        description="Putro Table 2 baseline",
+    ),
+    ModelSpec(
+        "shufflenet_v1",
+        "keras",
+        "putro",
+        _K + "shufflenet:build_shufflenet_v1",
+        (128, 128, 3),
+        7,
+        paper_params=973_567,
+        paper_gflops=0.01531,
+        description="Putro Table 2 baseline",
+    ),
+    ModelSpec(
+        "shufflenet_v2",
+        "keras",
+        "putro",
+        _K + "shufflenet:build_shufflenet_v2",
+        (128, 128, 3),
+        7,
+        paper_params=4_025_915,
+        paper_gflops=0.05459,
+        description="Putro Table 2 baseline",
+    ),
+    ModelSpec(
+        "vgg16",
+        "keras",
+        "putro",
+        _K + "vgg:build_vgg16",
+        (128, 128, 3),
+        7,
+        paper_params=14_718_279,
+        paper_gflops=1.41,
+        description="Putro Table 2 baseline",
+    ),
+    ModelSpec(
+        "resnet18",
+        "keras",
+        "putro",
+        _K + "resnet:build_resnet18",
+        (128, 128, 3),
+        7,
+        paper_params=11_198_919,
+        paper_gflops=0.06506,
+        description="Putro Table 2 baseline",
+    ),
+    ModelSpec(
+        "ghostnet",
+        "keras",
+        "putro",
+        _K + "ghostnet:build_ghostnet",
+        (128, 128, 3),
+        7,
+        paper_params=3_918_680,
+        paper_gflops=0.0215,
+        description="Putro Table 2 baseline",
+    ),
+    # Hayashi et al.: 4 classes (angry, happy, neutral, surprise).
+    ModelSpec(
+        "vgg11",
+        "torch",
+        "hayashi",
+        _T + "vgg:build_vgg11",
+        (224, 224, 3),
+        4,
+        description="VGG11 with BN baseline",
+    ),
+    ModelSpec(
+        "abn",
+        "torch",
+        "hayashi",
+        _T + "abn:build_abn",
+        (224, 224, 3),
+        4,
+        description="Attention Branch Network on VGG11 features",
+    ),
+    ModelSpec(
+        "mcn",
+        "torch",
+        "hayashi",
+        _T + "abn:build_mcn",
+        (224, 224, 3),
+        2,
+        description="Mask Classification Network: ABN trained masked vs unmasked",
+    ),
+    ModelSpec(
+        "fecn",
+        "torch",
+        "hayashi",
+        _T + "abn:build_fecn",
+        (224, 224, 3),
+        4,
+        description="Facial Expression Classification Network: features ⊙ MCN attention",
+    ),
+    # Yang, Wu & Hattori: 3 classes (positive, neutral, negative).
+    ModelSpec(
+        "vgg19",
+        "torch",
+        "yang",
+        _T + "vgg:build_vgg19",
+        (224, 224, 3),
+        3,
+        description="VGG19 baseline (Yang)",
+    ),
+    ModelSpec(
+        "yang_mobilenet",
+        "torch",
+        "yang",
+        _T + "yang:build_yang_mobilenet",
+        (224, 224, 3),
+        3,
+        description="MobileNet baseline (Yang)",
+    ),
+    ModelSpec(
+        "yang_stage1",
+        "torch",
+        "yang",
+        _T + "yang:build_yang_stage1",
+        (48, 48, 1),
+        2,
+        description="Stage 1: masked/unmasked attentional classifier with a spatial transformer",
+    ),
+    ModelSpec(
+        "yang_attention",
+        "torch",
+        "yang",
+        _T + "yang:build_yang_attention",
+        (224, 224, 3),
+        3,
+        description="Approach 2: occlusion-heat-map reweighted two-branch FER",
+    ),
+    ModelSpec(
+        "yang_inpaint",
+        "torch",
+        "yang",
+        _T + "yang_inpaint:build_yang_inpaint",
+        (128, 128, 3),
+        3,
+        description="Approach 1: inpainting GAN + landmark-split two-branch FER",
+    ),
+]
+
+REGISTRY: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
+
+
+def list_models(framework: str | None = None, paper: str | None = None) -> list[str]:
+    """Names of registered models, optionally only one framework's or one paper's."""
+    return [
+        s.name
+        for s in _SPECS
+        if (framework is None or s.framework == framework) and (paper is None or s.paper == paper)
+    ]
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of ``name``, with an error that lists the known names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(REGISTRY)}") from None
+
+
+def build_model(
+    name: str,
+    num_classes: int | None = None,
+    input_shape: tuple[int, int, int] | None = None,
+    **kwargs,
+):
+    """Build a registered model.
+
+    Args:
+        name: a name from :func:`list_models`.
+        num_classes: output classes (default: the paper's).
+        input_shape: (H, W, C) for both frameworks (default: the paper's). Torch models
+            take NCHW tensors; the shape is given channels-last here for one API.
+        **kwargs: passed to the family's builder (e.g. ``width_mult``).
+    """
+    spec = get_spec(name)
+    module_name, func_name = spec.builder.split(":")
+    builder = getattr(importlib.import_module(module_name), func_name)
+    return builder(
+        num_classes=num_classes if num_classes is not None else spec.num_classes,
+        input_shape=tuple(input_shape) if input_shape is not None else spec.input_shape,
+        **kwargs,
+    )
+
+
+def count_params(model) -> int:
+    """Parameters as each framework's papers count them.
+
+    Keras: ``model.count_params()`` — every weight, BatchNorm moving statistics included
+    (the convention of Putro's Keras Table 2). torch: ``sum(p.numel() for p in
+    model.parameters())`` — learnable tensors only, BN running statistics excluded.
+    """
+    if hasattr(model, "count_params"):
+        return int(model.count_params())
+    return int(sum(p.numel() for p in model.parameters()))

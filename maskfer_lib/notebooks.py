@@ -1,0 +1,176 @@
+"""Run the numbered notebooks in order with papermill: ``python -m maskfer_lib.notebooks``.
+
+Each notebook's cell tagged ``parameters`` receives ``PROFILE``, ``DATASET``, ``DATA_DIR``
+and ``SEED``. Executed copies go to ``notebooks/_executed/<profile>/`` (gitignored); the
+notebooks themselves write their figures and tables to ``figures/``. The first failing
+notebook stops the run with its name and the failing cell named, and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from maskfer_lib.config import PROFILES, ROOT
+
+NOTEBOOKS_DIR = ROOT / "notebooks"
+KERNEL_NAME = "maskfer"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message names the notebook and the cell."""
+
+    def __init__(self, notebook: Path, cell_index: int | None, exec_count, ename: str, evalue: str):
+        self.notebook = notebook
+        self.cell_index = cell_index
+        where = f"cell {cell_index}" if cell_index is not None else "an unknown cell"
+        if exec_count is not None:
+            where += f" (execution count {exec_count})"
+        super().__init__(f"notebook {notebook.name} failed in {where}: {ename}: {evalue}")
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of one executed notebook."""
+
+    notebook: str
+    seconds: float
+    output: Path
+
+
+def find_notebooks(folder: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks ``NN_*.ipynb`` in ``folder``, in order.
+
+    ``only`` keeps those whose two-digit prefix (``"03"``) or stem is listed; an entry that
+    matches nothing is an error, so a typo never silently runs nothing.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"notebook folder {folder} does not exist")
+    notebooks = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        wanted = [o.strip() for o in only if o.strip()]
+        unknown = [
+            w for w in wanted if not any(p.name.startswith(w) or p.stem == w for p in notebooks)
+        ]
+        if unknown:
+            names = ", ".join(p.stem for p in notebooks)
+            raise ValueError(f"no notebook matches {unknown}; available: {names}")
+        notebooks = [
+            p for p in notebooks if any(p.name.startswith(w) or p.stem == w for w in wanted)
+        ]
+    return notebooks
+
+
+def _kernel_name() -> str:
+    """The registered ``maskfer`` kernel when present (``make venv``), else this Python's."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def run_notebook(
+    path: Path,
+    out_dir: Path,
+    profile: str = "quick",
+    dataset: str = "synthfacs",
+    data_dir: str = "",
+    seed: int = 0,
+    extra_parameters: dict | None = None,
+) -> NotebookRun:
+    """Execute one notebook with papermill; raise :class:`NotebookFailed` naming the cell."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    path = Path(path)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / path.name
+    params = {"PROFILE": profile, "DATASET": dataset, "DATA_DIR": data_dir, "SEED": seed}
+    params.update(extra_parameters or {})
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(path),
+            str(output),
+            parameters=params,
+            kernel_name=_kernel_name(),
+            language="python",
+            cwd=str(path.parent),
+            progress_bar=False,
+        )
+    except PapermillExecutionError as err:
+        raise NotebookFailed(path, err.cell_index, err.exec_count, err.ename, err.evalue) from None
+    return NotebookRun(path.stem, time.perf_counter() - start, output)
+
+
+def run_all(
+    notebooks: list[Path],
+    profile: str,
+    dataset: str = "synthfacs",
+    data_dir: str = "",
+    seed: int = 0,
+    out_dir: Path | None = None,
+    log=print,
+) -> list[NotebookRun]:
+    """Run ``notebooks`` in order, logging one progress line each; stop at the first failure."""
+    out_dir = Path(out_dir) if out_dir else NOTEBOOKS_DIR / "_executed" / profile
+    runs = []
+    total = time.perf_counter()
+    for i, nb in enumerate(notebooks, 1):
+        log(
+            f"[{i}/{len(notebooks)}] {nb.stem} (profile={profile}, dataset={dataset}) ...",
+            flush=True,
+        )
+        run = run_notebook(nb, out_dir, profile, dataset, data_dir, seed)
+        runs.append(run)
+        log(f"[{i}/{len(notebooks)}] {nb.stem} done in {run.seconds:.1f} s", flush=True)
+    log(
+        f"all {len(runs)} notebooks done in {time.perf_counter() - total:.1f} s; "
+        f"executed copies in {out_dir}",
+        flush=True,
+    )
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m maskfer_lib.notebooks --profile quick --only 01,03``."""
+    ap = argparse.ArgumentParser(prog="python -m maskfer_lib.notebooks", description=__doc__)
+    ap.add_argument("--profile", default="quick", choices=sorted(PROFILES))
+    ap.add_argument("--dataset", default="synthfacs")
+    ap.add_argument("--data-dir", default="")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--only", default="", help="comma-separated notebook numbers or names, e.g. 01,03"
+    )
+    ap.add_argument("--notebooks-dir", default=str(NOTEBOOKS_DIR))
+    ap.add_argument("--out-dir", default=None, help="where executed copies go")
+    args = ap.parse_args(argv)
+    if args.dataset != "synthfacs" and not args.data_dir:
+        ap.error(f"--dataset {args.dataset} needs --data-dir (DATA_DIR=...) pointing at the data")
+    try:
+        notebooks = find_notebooks(
+            Path(args.notebooks_dir), args.only.split(",") if args.only else None
+        )
+        if not notebooks:
+            print(f"error: no notebooks found in {args.notebooks_dir}", file=sys.stderr)
+            return 2
+        run_all(notebooks, args.profile, args.dataset, args.data_dir, args.seed, args.out_dir)
+    except NotebookFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        print(
+            f"the executed copy with the traceback is in {args.out_dir or NOTEBOOKS_DIR / '_executed' / args.profile}",
+            file=sys.stderr,
+        )
+        return 1
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

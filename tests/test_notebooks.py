@@ -1,0 +1,119 @@
+"""Notebooks: committed without outputs, parameterised, and each runs end to end (smoke).
+
+The smoke runs execute every numbered notebook in order with ``PROFILE=smoke`` through the
+same runner ``make reproduce`` uses, so later notebooks (06, 07, 10) find the runs that
+earlier ones (02-05) saved.
+"""
+
+import json
+import os
+
+import nbformat
+import pytest
+
+from maskfer_lib import notebooks as runner
+from maskfer_lib.config import ROOT
+
+NOTEBOOKS = runner.find_notebooks()
+REQUIRED_PARAMS = ("DATASET", "DATA_DIR", "PROFILE", "SEED")
+
+
+def test_notebooks_exist_in_order():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names and names[0].startswith("00_")
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs_and_parameterised(path):
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert not cell.get("outputs"), f"{path.name} cell {i} has outputs: strip them"
+            assert cell.get("execution_count") is None, (
+                f"{path.name} cell {i} has an execution count"
+            )
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", []), (
+        f"{path.name}: first code cell must be tagged parameters"
+    )
+    for name in REQUIRED_PARAMS:
+        assert f"{name} =" in code[0].source, f"{path.name}: parameters cell lacks {name}"
+    assert "import maskfer_lib" in code[1].source, (
+        f"{path.name}: import maskfer_lib before any framework"
+    )
+
+
+@pytest.fixture(scope="module")
+def smoke_env(tmp_path_factory):
+    base = tmp_path_factory.mktemp("smoke")
+    saved = {k: os.environ.get(k) for k in ("MASKFER_RUNS", "MASKFER_FIGURES")}
+    os.environ["MASKFER_RUNS"] = str(base / "runs")
+    os.environ["MASKFER_FIGURES"] = str(base / "figures")
+    yield base
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_smoke_profile(path, smoke_env):
+    run = runner.run_notebook(path, smoke_env / "executed", profile="smoke")
+    executed = nbformat.read(run.output, as_version=4)
+    errors = [
+        o
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors
+    written = list((smoke_env / "figures").glob(f"{path.stem[:2]}_*"))
+    assert written, f"{path.name} wrote no figure or table named {path.stem[:2]}_* to figures/"
+
+
+def _write_notebook(path, body):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(
+        'PROFILE = "quick"\nDATASET = "synthfacs"\nDATA_DIR = ""\nSEED = 0'
+    )
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+def test_a_failing_notebook_is_named_with_its_cell(tmp_path):
+    _write_notebook(tmp_path / "01_fine.ipynb", "assert PROFILE == 'smoke'")
+    _write_notebook(tmp_path / "02_broken.ipynb", "raise ValueError('boom from the test')")
+    _write_notebook(tmp_path / "03_never_run.ipynb", "x = 3")
+    code = runner.main(
+        ["--profile", "smoke", "--notebooks-dir", str(tmp_path), "--out-dir", str(tmp_path / "out")]
+    )
+    assert code == 1
+    assert (tmp_path / "out" / "01_fine.ipynb").exists()
+    assert not (tmp_path / "out" / "03_never_run.ipynb").exists()  # fail fast
+    with pytest.raises(
+        runner.NotebookFailed, match=r"02_broken\.ipynb failed in cell \d+.*boom from the test"
+    ):
+        runner.run_notebook(tmp_path / "02_broken.ipynb", tmp_path / "out2", profile="smoke")
+
+
+def test_only_rejects_unknown_notebooks():
+    with pytest.raises(ValueError, match="no notebook matches"):
+        runner.find_notebooks(only=["42"])
+    assert [p.stem[:2] for p in runner.find_notebooks(only=["00"])] == ["00"]
+
+
+def test_parameters_reach_the_notebook(tmp_path):
+    _write_notebook(
+        tmp_path / "01_p.ipynb", "import json; print(json.dumps([PROFILE, DATASET, SEED]))"
+    )
+    run = runner.run_notebook(tmp_path / "01_p.ipynb", tmp_path / "out", profile="smoke", seed=7)
+    out = nbformat.read(run.output, as_version=4).cells[-1].outputs[0]["text"]
+    assert json.loads(out) == ["smoke", "synthfacs", 7]
+
+
+def test_executed_notebooks_are_gitignored():
+    assert "notebooks/_executed/" in (ROOT / ".gitignore").read_text()

@@ -1,0 +1,21 @@
+"""Dependency pins live in pyproject.toml; environment.yml must mirror them exactly."""
+
+import re
+import tomllib
+
+from maskfer_lib.config import ROOT
+
+
+def _pyproject_deps():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+
+
+def test_every_dependency_is_pinned():
+    unpinned = [d for d in _pyproject_deps() if "==" not in d]
+    assert not unpinned, f"pin these with == in pyproject.toml: {unpinned}"
+
+
+def test_environment_yml_mirrors_pyproject():
+    yml = (ROOT / "environment.yml").read_text()
+    listed = set(re.findall(r"^\s+- ([A-Za-z0-9_.\-]+==[^\s]+)\s*$", yml, flags=re.M))
+    assert listed == set(_pyproject_deps())
