@@ -98,6 +98,8 @@ PROFILES: dict[str, Profile] = {
             "mcn": TrainCfg(epochs=4, batch_size=64, lr=1e-3, width_mult=0.25),
             "fecn": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.25),
             "resnet18": TrainCfg(epochs=6, batch_size=64, lr=1e-3, width_mult=0.5),
+            # Notebook 10: one shared budget for every model (see maskfer_lib.benchmark).
+            "benchmark": TrainCfg(epochs=4, batch_size=64, lr=1e-3),
         },
     ),
     "paper": Profile(
@@ -115,6 +117,7 @@ PROFILES: dict[str, Profile] = {
             # Putro et al.: Adam lr 1e-4, eps 1e-7, batch 128, x0.75 after 20 flat epochs.
             "putro_slim": TrainCfg(epochs=300, batch_size=128, lr=1e-4),
             "putro_slim_rgc": TrainCfg(epochs=300, batch_size=128, lr=1e-4),
+            "benchmark": TrainCfg(epochs=50, batch_size=64, lr=1e-3),
         },
     ),
 }

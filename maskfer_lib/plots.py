@@ -52,7 +52,9 @@ def image_grid(
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, int(np.ceil(n / ncols)))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.3), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.3), squeeze=False
+    )
     for ax in axes.ravel():
         ax.axis("off")
     for i, img in enumerate(images):
@@ -60,14 +62,149 @@ def image_grid(
         img = np.asarray(img)
         if img.ndim == 3 and img.shape[-1] == 1:
             img = img[..., 0]
-        ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0 if img.ndim == 2 else None,
-                  vmax=255 if img.ndim == 2 and img.dtype == np.uint8 else None)
+        ax.imshow(
+            img,
+            cmap="gray" if img.ndim == 2 else None,
+            vmin=0 if img.ndim == 2 else None,
+            vmax=255 if img.ndim == 2 and img.dtype == np.uint8 else None,
+        )
         if titles is not None:
             ax.set_title(str(titles[i]), fontsize=8)
     if row_labels is not None:
         for r, label in enumerate(row_labels[:nrows]):
-            axes[r][0].text(-0.08, 0.5, str(label), transform=axes[r][0].transAxes,
-                            ha="right", va="center", fontsize=9)
+            axes[r][0].text(
+                -0.08,
+                0.5,
+                str(label),
+                transform=axes[r][0].transAxes,
+                ha="right",
+                va="center",
+                fontsize=9,
+            )
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, title: str | None = None):
+    """Training curves from a ``train.fit`` history: loss and accuracy, train vs validation.
+
+    Two panels (loss, accuracy) sharing the epoch axis; validation curves are drawn only
+    where the history has them. Returns the figure.
+    """
+    import pandas as pd
+
+    h = pd.DataFrame(history)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    epochs = h["epoch"] if "epoch" in h else np.arange(1, len(h) + 1)
+    marker = "o" if len(h) <= 30 else None
+    for ax, metric, label in zip(axes, ("loss", "accuracy"), ("loss", "accuracy"), strict=True):
+        ax.plot(epochs, h[metric], marker=marker, ms=3, label="train")
+        val = f"val_{metric}"
+        if val in h and h[val].notna().any():
+            ax.plot(epochs, h[val], marker=marker, ms=3, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False)
+    axes[1].set_ylim(0, 1.0)
+    axes[0].set_title("loss (cross-entropy)")
+    axes[1].set_title("accuracy")
+    if len(h) and float(h["epoch"].max() if "epoch" in h else len(h)) <= 20:
+        for ax in axes:
+            ax.xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _confusion_on_ax(
+    ax, cm, class_names, normalize: bool, title: str | None, cbar: bool = True, vmax=None
+):
+    import seaborn as sns
+
+    cm = np.asarray(cm, dtype=float)
+    if normalize:
+        rows = cm.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shown = np.where(rows > 0, cm / np.where(rows == 0, 1, rows), np.nan)
+        annot = np.array([["" if np.isnan(v) else f"{100 * v:.0f}%" for v in r] for r in shown])
+        vmax = 1.0
+    else:
+        shown = cm
+        annot = np.array([[f"{int(v)}" for v in r] for r in shown])
+        vmax = vmax or max(1.0, float(np.nanmax(shown)))
+    k = len(class_names)
+    sns.heatmap(
+        shown,
+        ax=ax,
+        annot=annot,
+        fmt="",
+        cmap="Blues",
+        vmin=0,
+        vmax=vmax,
+        square=True,
+        cbar=cbar,
+        linewidths=0.5,
+        linecolor="white",
+        xticklabels=class_names,
+        yticklabels=class_names,
+        annot_kws={"fontsize": 9 if k <= 7 else 7},
+        cbar_kws={"shrink": 0.8, "label": "row %" if normalize else "count"} if cbar else None,
+    )
+    if normalize and cbar:
+        ax.collections[0].colorbar.set_ticks([0, 0.25, 0.5, 0.75, 1.0])
+        ax.collections[0].colorbar.set_ticklabels(["0", "25", "50", "75", "100"])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.tick_params(axis="x", rotation=45)
+    ax.tick_params(axis="y", rotation=0)
+    for t in ax.get_xticklabels():
+        t.set_ha("right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_confusion(cm, class_names, normalize: bool = False, title: str | None = None, ax=None):
+    """Confusion matrix heatmap (rows = true class, columns = predicted).
+
+    ``normalize=True`` divides each row by its total and annotates percentages (recall on
+    the diagonal); otherwise raw counts are annotated. Returns the figure.
+    """
+    k = len(class_names)
+    if ax is None:
+        size = 1.6 + 0.62 * k
+        fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    else:
+        fig = ax.figure
+    _confusion_on_ax(ax, cm, list(class_names), normalize, title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_pair(
+    cm_a,
+    cm_b,
+    class_names,
+    titles=("masked", "unmasked"),
+    normalize: bool = True,
+    suptitle: str | None = None,
+):
+    """Two confusion matrices side by side (e.g. masked vs unmasked test faces).
+
+    Both panels share one colour scale; normalised (row %) by default so sets of different
+    sizes compare. Returns the figure.
+    """
+    k = len(class_names)
+    size = 1.6 + 0.62 * k
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size + 1.2, size))
+    vmax = None if normalize else max(1.0, float(np.max(cm_a)), float(np.max(cm_b)))
+    _confusion_on_ax(axes[0], cm_a, list(class_names), normalize, titles[0], cbar=False, vmax=vmax)
+    _confusion_on_ax(axes[1], cm_b, list(class_names), normalize, titles[1], cbar=True, vmax=vmax)
+    axes[1].set_ylabel("")
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()

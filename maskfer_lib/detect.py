@@ -1,0 +1,180 @@
+"""Offline face detectors behind one interface: boxes (x, y, w, h) plus a score.
+
+Two classic detectors that ship with pip packages (no downloads):
+
+* ``"haar"`` — OpenCV's Viola–Jones cascade (the detector Çelik & Gören use live),
+  file ``haarcascade_frontalface_default.xml`` from ``cv2.data.haarcascades``.
+* ``"hog"`` — dlib's HOG + linear SVM frontal face detector.
+
+``get_detector(name)`` returns a callable ``detector(image) -> list[Detection]`` so the
+masking code and the real-time timing helper can swap detectors without caring which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HAAR_FILE = "haarcascade_frontalface_default.xml"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected face: box (x, y, w, h) in pixels and a detector score (higher = surer)."""
+
+    box: tuple[int, int, int, int]
+    score: float
+
+
+def to_gray_uint8(image: np.ndarray) -> np.ndarray:
+    """(H, W), (H, W, 1) or RGB (H, W, 3) image as 2-D uint8 gray (what both detectors use)."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        return image[..., 0]
+    if image.ndim == 3:
+        return cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2GRAY)
+    if image.ndim == 2:
+        return image
+    raise ValueError(f"expected an (H, W[, C]) image, got shape {image.shape}")
+
+
+def find_haar_cascade(name: str = HAAR_FILE) -> Path:
+    """Where the cascade file lives: ``cv2.data.haarcascades`` first, then Debian's
+    ``opencv-data`` folders. Returns the first candidate (even if missing) for the error."""
+    candidates = [
+        Path(getattr(cv2.data, "haarcascades", "")) / name,
+        Path("/usr/share/opencv4/haarcascades") / name,
+        Path("/usr/share/opencv/haarcascades") / name,
+    ]
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+class HaarDetector:
+    """OpenCV Haar cascade frontal face detector.
+
+    ``score`` is the number of merged neighbour detections (OpenCV's level weight is not
+    comparable across images), so only its order matters.
+    """
+
+    def __init__(
+        self,
+        scale_factor: float = 1.1,
+        min_neighbors: int = 5,
+        min_size: int = 20,
+        cascade_file: str | Path | None = None,
+    ):
+        if not hasattr(cv2, "CascadeClassifier"):
+            raise ImportError(
+                f"OpenCV {cv2.__version__} has no cv2.CascadeClassifier (OpenCV 5 moved the Haar "
+                "cascades out of the main package). Install opencv-python-headless 4.x "
+                "(e.g. ==4.14.0.94, which also ships the cascade files) or "
+                "opencv-contrib-python-headless, or use the 'hog' detector."
+            )
+        path = Path(cascade_file) if cascade_file else find_haar_cascade()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Haar cascade file not found: {path}. It ships with opencv-python-headless 4.x "
+                "in cv2.data.haarcascades (or Debian's opencv-data in /usr/share/opencv4/"
+                "haarcascades); pass cascade_file=... or use the 'hog' detector."
+            )
+        self.cascade = cv2.CascadeClassifier(str(path))
+        if self.cascade.empty():
+            raise OSError(f"OpenCV could not load the Haar cascade {path}; the file is corrupt.")
+        self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        """Detect faces in an RGB or gray image."""
+        gray = to_gray_uint8(image)
+        boxes, _, weights = self.cascade.detectMultiScale3(
+            gray,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size),
+            outputRejectLevels=True,
+        )
+        dets = [
+            Detection(tuple(int(v) for v in b), float(w))
+            for b, w in zip(np.reshape(boxes, (-1, 4)), np.ravel(weights), strict=True)
+        ]
+        return sorted(dets, key=lambda d: -d.score)
+
+
+class DlibHOGDetector:
+    """dlib's HOG frontal face detector; ``upsample`` doubles the image that many times first
+    (finds faces down to ~40 px per upsample level, at ~4x the cost each)."""
+
+    def __init__(self, upsample: int = 1, threshold: float = 0.0):
+        import dlib
+
+        self.detector = dlib.get_frontal_face_detector()
+        self.upsample, self.threshold = int(upsample), float(threshold)
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        """Detect faces in an RGB or gray image."""
+        gray = to_gray_uint8(image)
+        rects, scores, _ = self.detector.run(gray, self.upsample, self.threshold)
+        h, w = gray.shape
+        dets = []
+        for r, s in zip(rects, scores, strict=True):
+            # dlib boxes may poke outside the image; clip so crops stay valid.
+            x0, y0 = max(0, r.left()), max(0, r.top())
+            x1, y1 = min(w, r.right() + 1), min(h, r.bottom() + 1)
+            if x1 > x0 and y1 > y0:
+                dets.append(Detection((x0, y0, x1 - x0, y1 - y0), float(s)))
+        return sorted(dets, key=lambda d: -d.score)
+
+
+DETECTORS = {"haar": HaarDetector, "hog": DlibHOGDetector}
+
+
+@lru_cache(maxsize=8)
+def get_detector(name: str = "hog", **kwargs):
+    """A cached detector by name (``"haar"`` or ``"hog"``); kwargs go to its constructor."""
+    try:
+        cls = DETECTORS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown face detector {name!r}; choose one of {sorted(DETECTORS)}"
+        ) from None
+    return cls(**kwargs)
+
+
+def detect_faces(image: np.ndarray, method: str = "hog", **kwargs) -> list[Detection]:
+    """Detect faces with the named detector; best first."""
+    return get_detector(method, **kwargs)(image)
+
+
+def crop_face(
+    image: np.ndarray, box, size: int | tuple[int, int] | None = None, margin: float = 0.0
+) -> np.ndarray:
+    """Crop ``box`` (x, y, w, h) grown by ``margin`` (fraction of the box size per side).
+
+    Parts of the grown box outside the image are filled by edge replication so the crop
+    keeps the face centred; ``size`` resizes the crop to (size, size) or (w, h).
+    """
+    image = np.asarray(image)
+    x, y, w, h = (float(v) for v in box)
+    if w <= 0 or h <= 0:
+        raise ValueError(f"box must have positive width and height, got {box}")
+    x0, y0 = int(round(x - margin * w)), int(round(y - margin * h))
+    x1, y1 = int(round(x + w + margin * w)), int(round(y + h + margin * h))
+    H, W = image.shape[:2]
+    pad = [max(0, -y0), max(0, y1 - H), max(0, -x0), max(0, x1 - W)]
+    if any(pad):
+        widths = [(pad[0], pad[1]), (pad[2], pad[3])] + [(0, 0)] * (image.ndim - 2)
+        image = np.pad(image, widths, mode="edge")
+        x0, x1, y0, y1 = x0 + pad[2], x1 + pad[2], y0 + pad[0], y1 + pad[0]
+    crop = image[y0:y1, x0:x1]
+    if size is not None:
+        dsize = (size, size) if isinstance(size, int) else tuple(size)
+        squeeze = crop.ndim == 3 and crop.shape[-1] == 1
+        crop = cv2.resize(crop, dsize, interpolation=cv2.INTER_AREA)
+        if squeeze:
+            crop = crop[..., None]
+    return crop

