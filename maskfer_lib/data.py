@@ -905,7 +905,7 @@ def load_dataset(
         max_per_class: for real datasets, ``"profile"`` caps each split's per-class count
             in smoke/quick at ``synth_per_class`` x (0.7 train, 0.15 val/test), so a real
             dataset costs what SynthFACS costs (``meta["subsampled_from"]`` records it);
-            ``None`` or the paper profile keeps everything; an int caps at that.
+            ``None``, the paper or the real profile keeps everything; an int caps at that.
 
     Splits the source lacks are carved from its training set (15 % each, identity-disjoint
     when identities are known); FER2013's folder layout has no PrivateTest, so its
@@ -955,7 +955,7 @@ def load_dataset(
     splits = _complete_splits(parts, seed)
     cap = max_per_class
     if cap == "profile":
-        cap = None if prof.name == "paper" else prof.synth_per_class
+        cap = None if prof.name in ("paper", "real") else prof.synth_per_class
     if cap is not None:
         fr = {"train": 0.7, "val": 0.15, "test": 0.15}
         splits = {

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from maskfer_lib.config import PROFILES, ROOT
+from maskfer_lib.config import PROFILES, ROOT, figures_dir
 
 NOTEBOOKS_DIR = ROOT / "notebooks"
 KERNEL_NAME = "maskfer"
@@ -133,7 +133,68 @@ def run_all(
         f"executed copies in {out_dir}",
         flush=True,
     )
+    manifest = write_manifest(runs, profile, dataset, data_dir, seed)
+    log(f"manifest: {manifest}", flush=True)
     return runs
+
+
+def _git_commit() -> str:
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT, capture_output=True, text=True,
+        ).stdout.strip()
+        return head + ("+uncommitted-changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def write_manifest(
+    runs: list[NotebookRun], profile: str, dataset: str, data_dir: str, seed: int
+) -> Path:
+    """Record what made the figures: commit, profile, seeds, wall times, CPU (JSON + Markdown).
+
+    Written next to the figures (``figures/`` or ``figures/<dataset>/``) so a reader of the
+    committed results sees how to regenerate them. A run of a subset (``ONLY=...``) adds its
+    notebooks to those an earlier manifest of the same profile and dataset lists.
+    """
+    import json
+
+    from maskfer_lib.envreport import cpu_count, cpu_model
+
+    manifest = {
+        "git_commit": _git_commit(),
+        "profile": profile,
+        "dataset": dataset,
+        "data_dir": data_dir,
+        "seed": seed,
+        "benchmark_seeds": list(PROFILES[profile].seeds),
+        "cpu": cpu_model(),
+        "cores": cpu_count(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "notebooks": {r.notebook: round(r.seconds, 1) for r in runs},
+        "command": (
+            f"make reproduce PROFILE={profile} DATASET={dataset} DATA_DIR={data_dir} SEED={seed}"
+        ),
+    }
+    path = figures_dir(profile, dataset) / "manifest.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old.get("profile") == profile and old.get("dataset") == dataset:
+            manifest["notebooks"] = {**old.get("notebooks", {}), **manifest["notebooks"]}
+    manifest["total_seconds"] = round(sum(manifest["notebooks"].values()), 1)
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    lines = ["# How these figures were made", ""]
+    lines += [f"- **{k}**: {v}" for k, v in manifest.items() if k != "notebooks"]
+    lines += ["", "| notebook | seconds |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in sorted(manifest["notebooks"].items())]
+    (path.parent / "manifest.md").write_text("\n".join(lines) + "\n")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

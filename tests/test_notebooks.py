@@ -84,6 +84,17 @@ def _write_notebook(path, body):
     nbformat.write(nb, path)
 
 
+def test_run_all_writes_a_manifest(tmp_path, monkeypatch):
+    monkeypatch.setenv("MASKFER_FIGURES", str(tmp_path / "fig"))
+    _write_notebook(tmp_path / "01_a.ipynb", "y = 2")
+    runs = runner.run_all([tmp_path / "01_a.ipynb"], "smoke", out_dir=tmp_path / "out", log=lambda *a, **k: None)
+    manifest = json.loads((tmp_path / "fig" / "manifest.json").read_text())
+    assert manifest["profile"] == "smoke" and manifest["dataset"] == "synthfacs"
+    assert set(manifest["notebooks"]) == {"01_a"} and manifest["notebooks"]["01_a"] == round(runs[0].seconds, 1)
+    assert manifest["cores"] >= 1 and manifest["git_commit"]
+    assert "| 01_a |" in (tmp_path / "fig" / "manifest.md").read_text()
+
+
 def test_a_failing_notebook_is_named_with_its_cell(tmp_path):
     _write_notebook(tmp_path / "01_fine.ipynb", "assert PROFILE == 'smoke'")
     _write_notebook(tmp_path / "02_broken.ipynb", "raise ValueError('boom from the test')")

@@ -1,0 +1,219 @@
+"""The cross-paper benchmark of notebook 10: every model, the same data, the same budget.
+
+No paper compares the four approaches on identical data. Here each model is trained on the
+same identity-disjoint split of one dataset twice — on masked faces and on unmasked faces —
+for several seeds, with the same epochs, batch size and learning rate, then scored on the
+matching test split. Choices, and why:
+
+* One label set for all (the dataset's own, 7 classes on SynthFACS/FER2013), because a
+  cross-paper comparison needs one task; each paper's own label set is in its notebook.
+* One input size for all (``input_size``), each model with its own channel count (Çelik's
+  CNN sees the same faces in grayscale), so data, not resolution, is what is held equal.
+* Heavy baselines keep the ``width_mult`` their profile gives them (documented in
+  ``config``), so the quick profile stays in budget; the paper profile uses full widths.
+* Multi-stage pipelines (FECN needs a trained MCN; Yang's approaches need stage 1 / an
+  inpainter) are benchmarked through their single-network backbones (ABN, MCN-free VGG), as
+  their own notebooks (04, 05) already compare them on their paper's label set.
+
+Each (model, condition, seed) result is written to ``runs_dir/bench/<tag>.json`` as soon as
+it finishes, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from maskfer_lib import evaluate as ev
+from maskfer_lib.config import Profile, TrainCfg, seed_everything
+from maskfer_lib.models import build_model, count_params, get_spec
+from maskfer_lib.records import FaceDataset
+
+DEFAULT_MODELS = (
+    "celik_cnn",
+    "putro_slim",
+    "putro_slim_rgc",
+    "mobilenet_v2",
+    "shufflenet_v2",
+    "ghostnet",
+    "vgg11",
+    "abn",
+    "vgg19",
+    "yang_mobilenet",
+)
+CONDITIONS = ("masked", "unmasked")
+
+
+@dataclass(frozen=True)
+class BenchmarkSetup:
+    """What is held equal across models."""
+
+    input_size: int
+    train: TrainCfg
+    seeds: tuple[int, ...]
+
+
+def setup_for(profile: Profile) -> BenchmarkSetup:
+    """The benchmark's shared budget for a profile (``train_cfg("benchmark")``)."""
+    size = {"smoke": 32, "quick": 48}.get(profile.name, 96)
+    return BenchmarkSetup(input_size=size, train=profile.train_cfg("benchmark"), seeds=profile.seeds)
+
+
+def _inputs(ds: FaceDataset, size: int, channels: int) -> np.ndarray:
+    from maskfer_lib.data import to_model_input
+
+    return to_model_input(ds, (size, size, channels))
+
+
+def run_one(
+    name: str,
+    condition: str,
+    seed: int,
+    splits: dict[str, FaceDataset],
+    setup: BenchmarkSetup,
+    width_mult: float,
+    out_dir: Path,
+) -> dict:
+    """Train and score one model on one condition with one seed; cached in ``out_dir``."""
+    tag = f"{name}__{condition}__s{seed}"
+    path = Path(out_dir) / f"{tag}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    from maskfer_lib import train
+
+    spec = get_spec(name)
+    shape = (setup.input_size, setup.input_size, spec.input_shape[2])
+    train_ds, val_ds, test_ds = splits["train"], splits["val"], splits["test"]
+    seed_everything(seed)
+    model = build_model(name, num_classes=train_ds.num_classes, input_shape=shape, width_mult=width_mult)
+    xtr, xva, xte = (_inputs(d, setup.input_size, shape[2]) for d in (train_ds, val_ds, test_ds))
+    cfg = setup.train
+    start = time.perf_counter()
+    history = train.fit(
+        model, xtr, train_ds.labels, xva, val_ds.labels,
+        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+        max_steps_per_epoch=cfg.max_steps_per_epoch, seed=seed, progress=False,
+    )
+    train_s = time.perf_counter() - start
+    proba = train.predict_proba(model, xte)
+    res = ev.evaluate(test_ds.labels, proba, test_ds.class_names)
+    row = {
+        "model": name,
+        "paper": spec.paper,
+        "framework": spec.framework,
+        "condition": condition,
+        "seed": seed,
+        "accuracy": res.accuracy,
+        "macro_f1": res.macro_f1,
+        **{f"f1_{c}": float(res.report.loc[c, "f1"]) for c in res.class_names},
+        "params": count_params(model),
+        "width_mult": width_mult,
+        "input_shape": list(shape),
+        "epochs": int(len(history)),
+        "train_seconds": train_s,
+        "train_images_per_s": float(history["images_per_s"].median()),
+        "n_train": len(train_ds),
+        "n_test": len(test_ds),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(row, indent=2))
+    return row
+
+
+def run_benchmark(
+    models,
+    splits_by_condition: dict[str, dict[str, FaceDataset]],
+    profile: Profile,
+    out_dir: Path,
+    setup: BenchmarkSetup | None = None,
+) -> pd.DataFrame:
+    """Every model × condition × seed; one row each (resumes from ``out_dir``)."""
+    setup = setup or setup_for(profile)
+    missing = set(CONDITIONS) - set(splits_by_condition)
+    if missing:
+        raise ValueError(f"splits_by_condition lacks {sorted(missing)}; give both masked and unmasked splits")
+    jobs = [(m, c, s) for m in models for c in CONDITIONS for s in setup.seeds]
+    rows = []
+    for name, cond, seed in tqdm(jobs, desc="benchmark"):
+        width = profile.train_cfg(name).width_mult
+        rows.append(run_one(name, cond, seed, splits_by_condition[cond], setup, width, out_dir))
+    return pd.DataFrame(rows)
+
+
+def summarise(raw: pd.DataFrame, speed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Mean ± std over seeds per model, the masked − unmasked drop, and speed columns.
+
+    ``speed`` (optional) has columns model, gflops, fps: joined on ``model``.
+    """
+    if raw.empty:
+        raise ValueError("no benchmark rows to summarise")
+    f1_cols = [c for c in raw.columns if c.startswith("f1_")]
+    out = []
+    for name, g in raw.groupby("model", sort=False):
+        m, u = g[g.condition == "masked"], g[g.condition == "unmasked"]
+        row = {
+            "model": name,
+            "paper": g.paper.iloc[0],
+            "acc_masked_mean": m.accuracy.mean(),
+            "acc_masked_std": m.accuracy.std(ddof=1) if len(m) > 1 else float("nan"),
+            "acc_unmasked_mean": u.accuracy.mean(),
+            "acc_unmasked_std": u.accuracy.std(ddof=1) if len(u) > 1 else float("nan"),
+            "drop_masked_minus_unmasked": m.accuracy.mean() - u.accuracy.mean(),
+            "macro_f1_masked": m.macro_f1.mean(),
+            **{f"{c}_masked": m[c].mean() for c in f1_cols},
+            "params": int(g.params.iloc[0]),
+            "seeds": len(m),
+        }
+        out.append(row)
+    table = pd.DataFrame(out)
+    if speed is not None and not speed.empty:
+        table = table.merge(speed, on="model", how="left")
+    return table
+
+
+def measure_speed(models, input_size: int, num_classes: int, profile: Profile) -> pd.DataFrame:
+    """GFLOPs (profiler, FLOPs = 2 x MACs) and native batch-1 FPS at the benchmark input size."""
+    from maskfer_lib.flops import count_flops
+    from maskfer_lib.timing import benchmark_model
+
+    rows = []
+    for name in tqdm(list(models), desc="speed"):
+        spec = get_spec(name)
+        shape = (input_size, input_size, spec.input_shape[2])
+        model = build_model(name, num_classes=num_classes, input_shape=shape,
+                            width_mult=profile.train_cfg(name).width_mult)
+        timing = benchmark_model(model, shape, backends=("native",), runs=profile.timing_runs,
+                                 warmup=profile.timing_warmup)
+        forward = next(r for r in timing if r["protocol"] == "forward")
+        rows.append({"model": name, "gflops": count_flops(model, shape) / 1e9,
+                     "fps": forward["fps"], "latency_ms": forward["median_ms"]})
+    return pd.DataFrame(rows)
+
+
+def plot_accuracy_vs_speed(table: pd.DataFrame, title: str | None = None):
+    """Masked accuracy (mean ± std over seeds) against batch-1 FPS, one point per model."""
+    import matplotlib.pyplot as plt
+
+    colours = {"celik": "tab:blue", "putro": "tab:orange", "yang": "tab:green", "hayashi": "tab:red"}
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for paper, g in table.groupby("paper"):
+        ax.errorbar(g.fps, 100 * g.acc_masked_mean, yerr=100 * g.acc_masked_std.fillna(0),
+                    fmt="o", color=colours.get(paper, "gray"), label=paper, capsize=3)
+        for _, r in g.iterrows():
+            ax.annotate(r.model, (r.fps, 100 * r.acc_masked_mean), textcoords="offset points",
+                        xytext=(5, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("frames per second (batch 1, CPU, log scale)")
+    ax.set_ylabel("accuracy on masked test faces (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(title="paper", frameon=False)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
