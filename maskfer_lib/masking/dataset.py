@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from maskfer_lib.cache import cached_call, code_version
 from maskfer_lib.landmarks import estimate_landmarks
 from maskfer_lib.masking.base import FAILURE_REASONS, SUCCESS
 from maskfer_lib.masking.core import get_method, mask_face
@@ -79,6 +80,11 @@ def _rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
+CACHE_MIN_FACES = 500
+"""Datasets this large are masked / landmarked through :mod:`maskfer_lib.cache`; smaller ones
+(tests, figure samples) recompute, which is cheaper than hashing and writing them."""
+
+
 def mask_dataset(
     ds: FaceDataset,
     method: str = "hayashi",
@@ -89,6 +95,10 @@ def mask_dataset(
 ) -> tuple[FaceDataset, QCReport]:
     """Mask every face of ``ds``; return the masked faces and the QC report.
 
+    Results for datasets of at least :data:`CACHE_MIN_FACES` faces are cached on disk (keyed
+    on method, seed, options, the input faces and the masking code; see :mod:`maskfer_lib.cache`),
+    so a second call with the same arguments loads instead of recomputing.
+
     Landmarks come from ``ds.landmarks`` when present (SynthFACS ground truth), otherwise dlib
     runs (``landmark_mode`` is passed as ``crop`` to ``landmarks.estimate_landmarks``).
     Faces that cannot be masked are left out of the output and counted, by reason, in the
@@ -96,8 +106,20 @@ def mask_dataset(
     ``source_index``, ``mask_type``, ``mask_colour``; the source is never modified.
     Deterministic for a given ``seed``.
     """
-    module = get_method(method)  # fail fast on a bad name
-    del module
+    get_method(method)  # fail fast on a bad name, before any cache lookup
+    params = {"method": method, "seed": seed, "landmark_mode": landmark_mode, **opts}
+    return cached_call(
+        "mask",
+        params,
+        ds,
+        lambda: _mask_dataset(ds, method, seed, progress, landmark_mode, **opts),
+        version=code_version("maskfer_lib.masking", "maskfer_lib.landmarks", "maskfer_lib.detect"),
+        min_size=CACHE_MIN_FACES,
+    )
+
+
+def _mask_dataset(ds, method, seed, progress, landmark_mode, **opts):
+    # The uncached work of mask_dataset (same arguments).
     n = len(ds)
     show = progress if progress is not None else n >= 200
     if method == "hayashi" and "offset" not in opts:
@@ -162,9 +184,22 @@ def attach_landmarks(
     ds: FaceDataset, crop: bool | None = None, progress: bool | None = None
 ) -> FaceDataset:
     """A copy of ``ds`` with dlib landmarks (NaN rows where no face was found), so several
-    masking methods can share one landmark pass. Datasets with landmarks come back as is."""
+    masking methods can share one landmark pass. Datasets with landmarks come back as is;
+    datasets of at least :data:`CACHE_MIN_FACES` faces are cached on disk."""
     if ds.landmarks is not None:
         return ds
+    return cached_call(
+        "landmarks",
+        {"crop": crop},
+        ds,
+        lambda: _attach_landmarks(ds, crop, progress),
+        version=code_version("maskfer_lib.landmarks", "maskfer_lib.detect"),
+        min_size=CACHE_MIN_FACES,
+    )
+
+
+def _attach_landmarks(ds: FaceDataset, crop, progress) -> FaceDataset:
+    # The uncached work of attach_landmarks.
     show = progress if progress is not None else len(ds) >= 200
     lms = np.full((len(ds), 68, 2), np.nan, dtype=np.float32)
     for i in tqdm(range(len(ds)), desc="landmarks (dlib)", disable=not show):

@@ -1,0 +1,282 @@
+"""A small content-addressed disk cache for slow FaceDataset work (dlib landmarks, masking).
+
+An entry's key is a sha1 over a namespace, the call's parameters, a fingerprint of the input
+dataset (image bytes, labels, landmarks) and a code version (a hash of the source files that
+compute the result), so changing any of them — or the code — computes afresh; stale entries
+are simply never read again. Entries live in :func:`maskfer_lib.config.cache_dir` as
+``<namespace>-<key>.npz`` (the dataset, plus a QC report's scalars and failure examples) and,
+for results carrying a QC report, ``<namespace>-<key>.qc.csv`` (one row per input face).
+Files are written to a temporary name and renamed, so an interrupted run never leaves an entry
+that looks complete. ``MASKFER_NO_CACHE=1`` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from maskfer_lib.records import FaceDataset
+
+log = logging.getLogger(__name__)
+
+ARRAY_FIELDS = ("images", "labels", "landmarks", "masked", "identity", "pose", "occlusion")
+"""FaceDataset fields stored as arrays (None fields are left out of the file)."""
+
+FORMAT_VERSION = "1"
+"""Bumped when the file layout changes, so old entries are ignored rather than misread."""
+
+
+def cache_enabled() -> bool:
+    """False when the environment variable ``MASKFER_NO_CACHE`` is set to 1/true/yes."""
+    return os.environ.get("MASKFER_NO_CACHE", "").strip().lower() not in ("1", "true", "yes")
+
+
+# ----------------------------------------------------------------------------- keys
+
+
+def code_version(*modules: str) -> str:
+    """sha1 of the source files of ``modules`` (dotted names; a package means all its .py).
+
+    Used as the code part of a cache key: editing any of these files invalidates entries.
+    """
+    h = hashlib.sha1(FORMAT_VERSION.encode())
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"code_version: module {name!r} not found")
+        origin = Path(spec.origin)
+        files = sorted(origin.parent.rglob("*.py")) if spec.submodule_search_locations else [origin]
+        for p in files:
+            h.update(str(p.relative_to(origin.parent.parent)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def fingerprint(ds: FaceDataset) -> str:
+    """sha1 of what a computation on ``ds`` reads: images, labels, class names, landmarks."""
+    h = hashlib.sha1()
+    for name in ("images", "labels", "landmarks"):
+        a = getattr(ds, name)
+        if a is None:
+            h.update(f"{name}:none".encode())
+            continue
+        a = np.ascontiguousarray(a)
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(memoryview(a).cast("B"))
+    h.update(json.dumps(list(ds.class_names)).encode())
+    return h.hexdigest()
+
+
+def cache_key(namespace: str, params: dict, inputs: FaceDataset, version: str) -> str:
+    """The entry key: sha1 over namespace, JSON of ``params``, input fingerprint, code version."""
+    try:
+        p = json.dumps(params, sort_keys=True, default=_json_scalar)
+    except TypeError as e:
+        raise TypeError(f"cache params must be JSON-like (str, number, list, dict): {e}") from e
+    h = hashlib.sha1()
+    for part in (namespace, p, fingerprint(inputs), version):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _json_scalar(v):
+    # numpy scalars reach params through seeds and options; tuples become lists anyway.
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"{type(v).__name__} {v!r} is not JSON serialisable")
+
+
+# ----------------------------------------------------------------------------- meta encoding
+
+
+def _encode_value(v):
+    """JSON-able form of a non-array meta value, tagging tuples so they come back as tuples."""
+    if isinstance(v, tuple):
+        return {"__tuple__": [_encode_value(x) for x in v]}
+    if isinstance(v, list):
+        return [_encode_value(x) for x in v]
+    if isinstance(v, dict):
+        if not all(isinstance(k, str) for k in v):
+            raise TypeError(f"meta dict keys must be str, got {list(v)[:3]}")
+        return {k: _encode_value(x) for k, x in v.items()}
+    if isinstance(v, np.generic):
+        return v.item()
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    raise TypeError(f"cannot store meta value of type {type(v).__name__} in the cache")
+
+
+def _decode_value(v):
+    if isinstance(v, dict):
+        if set(v) == {"__tuple__"}:
+            return tuple(_decode_value(x) for x in v["__tuple__"])
+        return {k: _decode_value(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_decode_value(x) for x in v]
+    return v
+
+
+def _to_storable(a: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(array without objects, was_object): object arrays of str become unicode arrays."""
+    if a.dtype != object:
+        return a, False
+    if not all(isinstance(x, str) for x in a.ravel()):
+        raise TypeError("cannot store an object array holding non-str values in the cache")
+    return a.astype(str), True
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def entry_paths(namespace: str, key: str, root: Path | None = None) -> tuple[Path, Path]:
+    """(npz path, QC csv path) of one entry."""
+    from maskfer_lib.config import cache_dir
+
+    root = Path(root) if root is not None else cache_dir()
+    return root / f"{namespace}-{key}.npz", root / f"{namespace}-{key}.qc.csv"
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``; the tmp file goes on any error."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_entry(npz_path: Path, ds: FaceDataset, report=None, csv_path: Path | None = None) -> None:
+    """Write ``ds`` (and optionally a QC report) as one cache entry, atomically.
+
+    The CSV goes first and the npz last: the npz is the entry's commit marker.
+    """
+    npz_path.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    for name in ARRAY_FIELDS:
+        v = getattr(ds, name)
+        if v is not None:
+            arrays[f"f/{name}"] = np.asarray(v)
+    object_meta, meta_arrays, meta_rest = [], [], {}
+    for k, v in ds.meta.items():
+        if isinstance(v, np.ndarray):
+            arrays[f"meta/{k}"], was_obj = _to_storable(v)
+            meta_arrays.append(k)
+            if was_obj:
+                object_meta.append(k)
+        else:
+            meta_rest[k] = _encode_value(v)
+    header = {
+        "format": FORMAT_VERSION,
+        "class_names": list(ds.class_names),
+        "paths": ds.paths,
+        "meta": meta_rest,
+        "meta_arrays": meta_arrays,
+        "object_meta": object_meta,
+        "report": None,
+    }
+    if report is not None:
+        if csv_path is None:
+            raise ValueError("save_entry: a report needs csv_path for its records")
+        header["report"] = {
+            "method": report.method,
+            "seconds_landmarks": float(report.seconds_landmarks),
+            "seconds_masking": float(report.seconds_masking),
+            "failure_reasons": [str(f[2]) for f in report.failures],
+            "csv": csv_path.name,
+        }
+        if report.failures:
+            arrays["r/failure_index"] = np.array([int(f[0]) for f in report.failures])
+            arrays["r/failure_images"] = np.stack([np.asarray(f[1]) for f in report.failures])
+        _atomic_write(csv_path, lambda p: report.records.to_csv(p, index=False))
+    arrays["header"] = np.array(json.dumps(header))
+
+    def write(p):
+        with open(p, "wb") as fh:  # a file handle stops numpy from appending ".npz"
+            np.savez_compressed(fh, **arrays)
+
+    _atomic_write(npz_path, write)
+
+
+def load_entry(npz_path: Path):
+    """Read an entry written by :func:`save_entry`: a FaceDataset or (FaceDataset, QCReport)."""
+    with np.load(npz_path, allow_pickle=False) as z:
+        header = json.loads(str(z["header"]))
+        if header.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{npz_path}: cache format {header.get('format')} is not current")
+        kw = {n: (z[f"f/{n}"] if f"f/{n}" in z.files else None) for n in ARRAY_FIELDS}
+        meta = {k: _decode_value(v) for k, v in header["meta"].items()}
+        for k in header["meta_arrays"]:
+            a = z[f"meta/{k}"]
+            meta[k] = a.astype(object) if k in header["object_meta"] else a
+        ds = FaceDataset(class_names=header["class_names"], paths=header["paths"], meta=meta, **kw)
+        rep = header["report"]
+        if rep is None:
+            return ds
+        idx = z["r/failure_index"] if "r/failure_index" in z.files else np.zeros(0, int)
+        imgs = z["r/failure_images"] if "r/failure_images" in z.files else []
+    from maskfer_lib.masking.dataset import QCReport  # lazy: masking imports this module
+
+    csv_path = npz_path.with_name(rep["csv"])
+    records = pd.read_csv(csv_path, keep_default_na=False, dtype={"source": str})
+    records["success"] = records["success"].astype(bool)
+    failures = [
+        (int(i), img, r) for i, img, r in zip(idx, imgs, rep["failure_reasons"], strict=True)
+    ]
+    report = QCReport(
+        rep["method"], records, failures, rep["seconds_landmarks"], rep["seconds_masking"]
+    )
+    return ds, report
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def cached_call(
+    namespace: str,
+    params: dict,
+    inputs: FaceDataset,
+    fn,
+    *,
+    version: str = "",
+    min_size: int = 0,
+    root: Path | None = None,
+):
+    """``fn()`` through the cache: load the entry for these inputs if present, else compute
+    and store it.
+
+    ``fn`` must return a FaceDataset or ``(FaceDataset, QCReport)``. ``version`` should be a
+    :func:`code_version` of the code ``fn`` runs. Inputs with fewer than ``min_size`` faces,
+    or ``MASKFER_NO_CACHE=1``, bypass the cache. An entry that cannot be read is recomputed;
+    a result that cannot be stored is returned anyway, with a warning.
+    """
+    if not cache_enabled() or len(inputs) < min_size:
+        return fn()
+    key = cache_key(namespace, params, inputs, version)
+    npz_path, csv_path = entry_paths(namespace, key, root)
+    if npz_path.is_file():
+        try:
+            out = load_entry(npz_path)
+        except (OSError, ValueError, KeyError) as e:
+            log.warning("cache entry %s unreadable (%s); recomputing", npz_path, e)
+        else:
+            log.warning("%s: loaded from cache %s", namespace, npz_path)
+            return out
+    out = fn()
+    ds, report = (out, None) if isinstance(out, FaceDataset) else out
+    try:
+        save_entry(npz_path, ds, report, csv_path if report is not None else None)
+    except (OSError, TypeError, ValueError) as e:
+        log.warning("could not cache %s result (%s); continuing without cache", namespace, e)
+    else:
+        log.info("%s: cached at %s", namespace, npz_path)
+    return out
