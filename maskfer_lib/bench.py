@@ -1,0 +1,530 @@
+"""``make bench``: the Table 2 analogue for this machine, integrated FPS and a bar chart.
+
+    python -m maskfer_lib.bench [--profile quick] [--sizes 128 48] [--threads 2]
+                                [--models putro_slim_rgc mobilenet_v2 ...] [--out DIR]
+
+Writes into ``config.figures_dir(profile)`` (``figures/`` for quick and paper):
+
+* ``timing.csv`` / ``.md`` — one row per model × input size × back end × protocol: params,
+  FLOPs, median/p90 latency, FPS, the ratio to Slim + RGC in the same setting, the paper's
+  Table 2 numbers, CPU model, cores and threads.
+* ``timing_table2.csv`` / ``.md`` — the wide Table 2 analogue (forward FPS per setting).
+* ``timing_native_paths.csv`` — which native Keras path is fastest (and so used).
+* ``timing_detectors.csv`` / ``timing_integrated.csv`` — detector settings: latency and
+  recall on 640×480 frames with one SynthFACS face; detector + Slim + RGC FPS.
+* ``timing_fps.png`` / ``.pdf`` — forward FPS per model, native vs ONNX Runtime.
+
+Threads are pinned before TensorFlow starts (``--threads``, default 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+# Putro et al., Table 2 (Intel Core i7-6700T, Keras): FPS classification, FPS integrated.
+PAPER_TABLE2_FPS = {
+    "mobilenet_v1": (168.15, 57.19),
+    "mobilenet_v2": (124.64, 51.72),
+    "mobilenet_v3": (110.38, 48.51),
+    "shufflenet_v1": (192.20, 60.15),
+    "shufflenet_v2": (109.54, 48.19),
+    "vgg16": (78.04, 41.69),
+    "resnet18": (123.35, 51.08),
+    "ghostnet": (123.12, 50.60),
+    "putro_slim_rgc": (203.73, 61.30),
+}
+PAPER_CPU = "Intel Core i7-6700T @ 2.80GHz"
+REFERENCE = "putro_slim_rgc"
+FACE_PX = (150, 300)
+"""Side (px) of the pasted SynthFACS render in the 640x480 test frames (the face is ~60 %)."""
+
+TABLE2_MODELS = [
+    "putro_slim_rgc",
+    "putro_slim",
+    "mobilenet_v1",
+    "mobilenet_v2",
+    "mobilenet_v3",
+    "shufflenet_v1",
+    "shufflenet_v2",
+    "ghostnet",
+    "resnet18",
+    "vgg16",
+]
+"""Putro's Table 2 models (+ Slim without RGC), in the order of the table."""
+
+OTHER_MODELS = [
+    "celik_cnn",
+    "yang_stage1",
+    "yang_mobilenet",
+    "vgg11",
+    "abn",
+    "fecn",
+    "yang_attention",
+    "vgg19",
+]
+"""Models of the other papers, timed at the same sizes (``--models all``)."""
+
+
+def _build(name: str, size: int, channels: int | None = None):
+    """Full-width registry model at size×size (the paper's channel count unless given)."""
+    from . import config, models
+
+    spec = models.get_spec(name)
+    c = spec.input_shape[2] if channels is None else channels
+    config.seed_everything(0)  # same weights every run, so cached ONNX exports verify
+    return models.build_model(name, input_shape=(size, size, c)), (size, size, c), spec
+
+
+def choose_keras_path(size: int, runs: int, names=(REFERENCE, "mobilenet_v2"), skip=()):
+    """Pick the native Keras path with the lowest summed median over ``names`` at ``size``
+    (paths in ``skip`` are not tried)."""
+    from .timing import choose_native_path
+
+    rows, totals = [], {}
+    for name in names:
+        try:
+            model, shape, _ = _build(name, size)
+        except (ImportError, AttributeError) as err:
+            print(f"skip {name} in path choice: {err}")
+            continue
+        _, medians = choose_native_path(model, shape, runs=runs, warmup=5, skip=skip)
+        for path, ms in medians.items():
+            rows.append({"model": name, "size": size, "path": path, "median_ms": ms})
+            totals[path] = totals.get(path, 0.0) + ms
+    finite = {k: v for k, v in totals.items() if np.isfinite(v)}
+    return (min(finite, key=finite.get) if finite else "tf.function"), rows
+
+
+def time_models(
+    names,
+    sizes,
+    runs,
+    warmup,
+    threads,
+    keras_paths: dict,
+    e2e_models=None,
+    onnx_dir=None,
+    backends=("native", "onnx"),
+    secondary=None,
+) -> list[dict]:
+    """Rows of :func:`timing.benchmark_model` for every model and size, with params/FLOPs.
+
+    ``secondary``: models timed at sizes after the first (default: all of ``names``).
+    ONNX exports are cached under ``config.cache_dir()/onnx`` and reused only after they
+    verify against the freshly built model.
+    """
+    from tqdm.auto import tqdm
+
+    from . import models
+    from .config import cache_dir
+    from .flops import count_flops
+    from .timing import benchmark_model, framework
+
+    onnx_dir = Path(onnx_dir or cache_dir() / "onnx")
+    rows = []
+    jobs = [
+        (n, s)
+        for i, s in enumerate(sizes)
+        for n in names
+        if i == 0 or secondary is None or n in secondary
+    ]
+    for name, size in tqdm(jobs, desc="timing models"):
+        try:
+            model, shape, spec = _build(name, size)
+        except (ImportError, AttributeError, ValueError) as err:
+            print(f"skip {name} at {size}: {type(err).__name__}: {err}")
+            continue
+        fw = framework(model)
+        path = keras_paths.get(size) if fw == "keras" else None
+        t0 = time.perf_counter()
+        res = benchmark_model(
+            model,
+            shape,
+            backends=backends,
+            runs=runs,
+            warmup=warmup,
+            threads=threads,
+            native_path=path,
+            onnx_dir=onnx_dir / f"{name}_{size}",
+            protocols=("forward",)
+            if e2e_models is not None and name not in e2e_models
+            else ("forward", "end_to_end"),
+        )
+        paper = PAPER_TABLE2_FPS.get(name, (np.nan, np.nan))
+        for r in res:
+            rows.append(
+                {
+                    "model": name,
+                    "framework": fw,
+                    "paper": spec.paper,
+                    "input": f"{shape[0]}x{shape[1]}x{shape[2]}",
+                    "size": size,
+                    "params": models.count_params(model),
+                    "gflops": count_flops(model, shape) / 1e9,
+                    "paper_params": spec.paper_params,
+                    "paper_gflops": spec.paper_gflops,
+                    "paper_fps_classification": paper[0],
+                    "paper_fps_integrated": paper[1],
+                    **r,
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+        del model, res
+        if fw == "keras":  # free the graphs of models already timed (memory grows otherwise)
+            import keras
+
+            keras.backend.clear_session()
+    return rows
+
+
+def add_ratios(df):
+    """``ratio_to_slim_rgc``: FPS / Slim+RGC FPS in the same size, back end and protocol."""
+    key = ["size", "backend", "protocol"]
+    ref = df[df.model == REFERENCE].set_index(key)["fps"]
+    df = df.copy()
+    df["ratio_to_slim_rgc"] = [
+        r.fps / ref.get(tuple(getattr(r, k) for k in key), np.nan) for r in df.itertuples()
+    ]
+    return df
+
+
+def table2(df):
+    """Wide Table 2 analogue: forward FPS per (size, back end), ratios, the paper's numbers."""
+    fwd = df[df.protocol == "forward"]
+    wide = fwd.pivot_table(index="model", columns=["backend", "size"], values="fps")
+    wide.columns = [f"fps_{b}_{s}" for b, s in wide.columns]
+    ratio = fwd.pivot_table(index="model", columns=["backend", "size"], values="ratio_to_slim_rgc")
+    ratio.columns = [f"ratio_{b}_{s}" for b, s in ratio.columns]
+    meta = fwd.groupby("model").agg(
+        params=("params", "first"),
+        paper_params=("paper_params", "first"),
+        paper_gflops=("paper_gflops", "first"),
+        paper_fps=("paper_fps_classification", "first"),
+    )
+    g128 = fwd[fwd["size"] == fwd["size"].max()].groupby("model")["gflops"].first()
+    g48 = fwd[fwd["size"] == fwd["size"].min()].groupby("model")["gflops"].first()
+    meta["gflops_max_size"], meta["gflops_min_size"] = g128, g48
+    out = meta.join(wide).join(ratio)
+    order = [m for m in TABLE2_MODELS + OTHER_MODELS if m in out.index]
+    return out.loc[order].reset_index()
+
+
+def integrated(
+    profile, threads: int, runs: int, n_frames: int, seed: int = 0, classifier_sizes=(128, 48)
+):
+    """Detector settings (latency, recall) and detector + Slim+RGC integrated FPS, with the
+    classifier at each of ``classifier_sizes``."""
+    import pandas as pd
+
+    from . import synth
+    from .config import cache_dir
+    from .timing import (
+        detector_recall,
+        integrated_benchmark,
+        machine_info,
+        make_classifier,
+        make_detector,
+        make_frames,
+        time_detector,
+    )
+
+    # Frontal faces: a webcam user faces the camera (and both detectors are frontal-only).
+    faces = synth.generate(
+        n_per_class=max(2, n_frames // 7 + 1), size=128, seed=seed, pose="frontal"
+    ).images
+    # A webcam user at arm's length fills about a third to a half of a 640x480 frame's height.
+    frames, boxes = make_frames(faces, n_frames, face_px=FACE_PX, seed=seed)
+    settings = [
+        ("haar", 1.0, {"scale_factor": 1.1, "min_neighbors": 5, "min_size": 40}),
+        ("haar", 0.5, {"scale_factor": 1.1, "min_neighbors": 5, "min_size": 40}),
+        ("haar", 0.5, {"scale_factor": 1.2, "min_neighbors": 4, "min_size": 40}),
+        ("haar", 0.25, {"scale_factor": 1.1, "min_neighbors": 4, "min_size": 24}),
+        ("haar", 0.25, {"scale_factor": 1.2, "min_neighbors": 3, "min_size": 24}),
+        ("hog", 1.0, {"upsample": 0}),
+        ("hog", 0.75, {"upsample": 0}),
+        ("hog", 0.5, {"upsample": 0}),
+        ("hog", 0.33, {"upsample": 0}),
+    ]
+    if profile.name == "smoke":
+        settings = [s for s in settings if s[0] == "hog" and s[1] == 0.5]
+    det_rows, detectors = [], {}
+    for kind, scale, kw in settings:
+        label = f"{kind} x{scale:g} " + " ".join(f"{k}={v}" for k, v in kw.items())
+        try:
+            det = make_detector(kind, scale, **kw)
+        except (ImportError, OSError) as err:  # e.g. OpenCV 5 has no Haar cascades
+            det_rows.append(
+                {
+                    "detector": label,
+                    "kind": kind,
+                    "downscale": scale,
+                    **kw,
+                    "note": f"unavailable: {err}",
+                    **machine_info(threads),
+                }
+            )
+            continue
+        lat = time_detector(det, frames, runs=min(runs, 100), warmup=3)
+        rec = detector_recall(det, frames, boxes)
+        det_rows.append(
+            {
+                "detector": label,
+                "kind": kind,
+                "downscale": scale,
+                **kw,
+                "median_ms": lat.median_ms,
+                "p90_ms": lat.p90_ms,
+                "fps": lat.fps,
+                **rec,
+                **machine_info(threads),
+            }
+        )
+        detectors[label] = det
+    det_df = pd.DataFrame(det_rows)
+    if "recall" not in det_df:
+        raise RuntimeError("no face detector could be built; see detect.py's error messages")
+    # Integrated FPS for every available detector setting, so the table shows the trade-off.
+    int_rows = []
+    for size in classifier_sizes:
+        model, shape, _ = _build(REFERENCE, size)
+        for backend in ("native", "onnx"):
+            _, _, classify, info = make_classifier(
+                model,
+                backend,
+                shape,
+                threads,
+                spin=False,
+                onnx_dir=cache_dir() / "onnx" / f"{REFERENCE}_{size}",
+            )
+            for label, det in detectors.items():
+                res = integrated_benchmark(det, classify, frames, runs=runs, warmup=5)
+                rec = det_df.set_index("detector").loc[label]
+                int_rows.append(
+                    {
+                        "pipeline": f"{label} + {REFERENCE}@{size} ({backend})",
+                        "detector": label,
+                        "classifier": REFERENCE,
+                        "classifier_input": f"{size}x{size}",
+                        "backend": backend,
+                        "frame": "640x480",
+                        **res.as_dict(),
+                        "recall": rec["recall"],
+                        "detector_ms": rec["median_ms"],
+                        "paper_fps_integrated": PAPER_TABLE2_FPS[REFERENCE][1],
+                        **machine_info(threads),
+                    }
+                )
+    return det_df, pd.DataFrame(int_rows)
+
+
+def fps_figure(df, cpu: str, threads: int):
+    """Horizontal bars: forward FPS per model, native vs ONNX Runtime, one panel per size."""
+    import matplotlib.pyplot as plt
+
+    from .plots import use_style
+
+    use_style()
+    fwd = df[df.protocol == "forward"]
+    sizes = sorted(fwd["size"].unique(), reverse=True)
+    known = TABLE2_MODELS + OTHER_MODELS
+    orders = {
+        s: [
+            m
+            for m in known + sorted(set(fwd.model) - set(known))
+            if m in set(fwd[fwd["size"] == s].model)
+        ]
+        for s in sizes
+    }
+    widths = [max(3, len(o)) for o in orders.values()]
+    fig, axes = plt.subplots(
+        1,
+        len(sizes),
+        figsize=(5.2 * len(sizes), 0.42 * max(widths) + 1.8),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [1]},
+    )
+    colours = {"native": "#0072B2", "onnx": "#E69F00"}
+    for ax, size in zip(axes[0], sizes, strict=True):
+        order = orders[size]
+        sub = fwd[fwd["size"] == size]
+        y = np.arange(len(order))
+        for j, backend in enumerate(("native", "onnx")):
+            vals = sub[sub.backend == backend].set_index("model")["fps"].reindex(order)
+            ax.barh(
+                y + (j - 0.5) * 0.4,
+                vals.values,
+                height=0.4,
+                color=colours[backend],
+                label="Keras/torch native" if backend == "native" else "ONNX Runtime",
+            )
+        ax.axvline(200, color="k", ls="--", lw=0.8, label="200 FPS goal")
+        ax.set_yticks(y, [("► " if m == REFERENCE else "") + m for m in order])
+        ax.set_ylim(len(order) - 0.4, -0.6)
+        ax.set_xscale("log")
+        ax.set_xlabel("FPS, batch 1, forward pass (log scale)")
+        ax.set_title(f"{size}×{size} input")
+    axes[0][0].legend(loc="lower right", fontsize=8)
+    fig.suptitle(
+        f"Classifier speed on {cpu}, {threads} threads (median of timed runs)", fontsize=10
+    )
+    fig.tight_layout()
+    return fig
+
+
+def run_bench(
+    profile: str = "quick",
+    sizes=(128, 48),
+    models=("table2",),
+    threads: int = 2,
+    runs: int | None = None,
+    e2e=None,
+    out=None,
+    with_integrated: bool = True,
+    frames: int | None = None,
+    secondary=None,
+    skip_paths=(),
+) -> dict:
+    """Everything ``make bench`` measures; writes the tables and figure; returns DataFrames.
+
+    ``models``: names, ``"table2"`` or ``"all"``; ``e2e``: models also timed end to end
+    (None = all); ``secondary``: models timed at the sizes after the first (None = all);
+    ``skip_paths``: native Keras paths left out of the path comparison (e.g. the slow-to-
+    compile ``"tf.function+xla"``).
+    The smoke profile times only Slim + RGC and MobileNetV2 at the smallest size.
+
+    Keys: ``timing`` (long), ``table2`` (wide), ``native_paths``, ``detectors``,
+    ``integrated``, plus ``cpu``, ``threads``, ``out``.
+    """
+    from . import config
+
+    prof = config.get_profile(profile)
+    import tensorflow as tf
+
+    try:  # threads must be pinned before TensorFlow's runtime starts
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        print(
+            "TensorFlow was already running: its thread setting could not be changed "
+            f"(in force: intra {tf.config.threading.get_intra_op_parallelism_threads()})"
+        )
+    import pandas as pd
+
+    from .plots import save_figure
+    from .tables import save_table
+    from .timing import cpu_count, cpu_model, set_threads
+
+    set_threads(threads)
+    out = Path(out) if out else config.figures_dir(prof.name)
+    runs, warmup = runs or prof.timing_runs, prof.timing_warmup
+    names = []
+    for m in models:
+        names += (
+            TABLE2_MODELS if m == "table2" else TABLE2_MODELS + OTHER_MODELS if m == "all" else [m]
+        )
+    names = list(dict.fromkeys(names))
+    if prof.name == "smoke":
+        names, sizes = [n for n in names if n in (REFERENCE, "mobilenet_v2")], [min(sizes)]
+    cpu = cpu_model()
+    print(f"CPU: {cpu}; {cpu_count()} cores usable; threads = {threads}; runs = {runs}")
+
+    paths, path_rows = {}, []
+    for size in sizes:
+        if prof.name == "smoke":  # seconds, not a measurement: skip the path comparison
+            paths[size] = "tf.function"
+            continue
+        paths[size], rows = choose_keras_path(size, runs=max(20, runs // 4), skip=skip_paths)
+        path_rows += rows
+        print(f"fastest native Keras path at {size}x{size}: {paths[size]}")
+    res = {"cpu": cpu, "threads": threads, "out": out}
+    res["native_paths"] = pd.DataFrame(
+        path_rows
+        or [
+            {"model": REFERENCE, "size": s, "path": p, "median_ms": float("nan")}
+            for s, p in paths.items()
+        ]
+    )
+    res["native_paths"] = res["native_paths"].assign(cpu=cpu, threads=threads)
+    save_table(res["native_paths"], out, "timing_native_paths")
+    df = add_ratios(
+        pd.DataFrame(
+            time_models(
+                names, sizes, runs, warmup, threads, paths, e2e_models=e2e, secondary=secondary
+            )
+        )
+    )
+    res["timing"] = df
+    save_table(df, out, "timing")
+    res["table2"] = table2(df)
+    save_table(res["table2"], out, "timing_table2")
+    save_figure(fps_figure(df, cpu, threads), out, "timing_fps", close=True)
+    if with_integrated:
+        res["detectors"], res["integrated"] = integrated(
+            prof,
+            threads,
+            runs,
+            frames or (20 if prof.name == "smoke" else 60),
+            classifier_sizes=tuple(sizes),
+        )
+        save_table(res["detectors"], out, "timing_detectors")
+        save_table(res["integrated"], out, "timing_integrated")
+    return res
+
+
+def main(argv=None) -> int:
+    """Command-line entry point (see the module docstring)."""
+    ap = argparse.ArgumentParser(
+        prog="python -m maskfer_lib.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[128, 48])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=["table2"],
+        help="model names, 'table2' (Putro's) or 'all' (adds the other papers')",
+    )
+    ap.add_argument(
+        "--e2e",
+        nargs="*",
+        default=None,
+        help="models timed end to end too (default: all timed models)",
+    )
+    ap.add_argument("--runs", type=int, help="timed runs (default: the profile's timing_runs)")
+    ap.add_argument("--frames", type=int, default=None, help="frames for detector recall")
+    ap.add_argument("--no-integrated", action="store_true")
+    ap.add_argument("--out", help="output folder (default: config.figures_dir(profile))")
+    args = ap.parse_args(argv)
+    res = run_bench(
+        args.profile,
+        args.sizes,
+        args.models,
+        args.threads,
+        args.runs,
+        args.e2e,
+        args.out,
+        not args.no_integrated,
+        args.frames,
+    )
+    print(res["table2"].to_string())
+    if "integrated" in res:
+        print(
+            res["detectors"][
+                ["detector", "median_ms", "fps", "recall", "false_per_frame"]
+            ].to_string()
+        )
+        print(res["integrated"][["pipeline", "median_ms", "p90_ms", "fps", "recall"]].to_string())
+    print(f"wrote {Path(res['out']) / 'timing.csv'} and friends")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Tests for maskfer_lib.explain: CAM shapes/ranges, the multi-output wrapper, overlays and
+energy shares on hand-made maps."""
+
+import numpy as np
+import pytest
+from tiny_models import images, tiny_keras, tiny_torch
+
+import maskfer_lib  # noqa: F401  (import order guard before torch/TensorFlow)
+from maskfer_lib import explain
+from maskfer_lib.records import FaceDataset
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "eigencam", "scorecam"])
+def test_torch_cam_shape_and_range(method):
+    heat = explain.cam(tiny_torch(), images(), method=method)
+    assert heat.shape == (2, 16, 16)
+    assert heat.dtype == np.float32
+    assert heat.min() >= 0 and heat.max() <= 1
+    assert heat.max() == pytest.approx(1.0, abs=1e-5)  # min-max scaled, not all zero
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "eigencam", "scorecam"])
+def test_keras_cam_shape_and_range(method):
+    model = tiny_keras()
+    heat = explain.cam(model, images(), target_class=1, method=method)
+    assert heat.shape == (2, 16, 16)
+    assert heat.min() >= 0 and heat.max() <= 1
+    assert np.isclose(heat.max(axis=(1, 2)), 1.0, atol=1e-5).all()
+    assert explain.default_keras_layer(model).name == "last_conv"
+
+
+def test_keras_gradcam_uses_presoftmax_scores():
+    """Grad-CAM of a softmax model equals Grad-CAM of the same model without the softmax."""
+    soft = tiny_keras(softmax=True)
+    raw = tiny_keras(softmax=False)
+    raw.set_weights(soft.get_weights())
+    x = images(3)
+    a = explain.cam(soft, x, target_class=[0, 1, 2])
+    b = explain.cam(raw, x, target_class=[0, 1, 2])
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_multi_output_wrapper_targets_logits():
+    import torch
+
+    model = tiny_torch(two_outputs=True)
+    wrapped = explain.wrap_logits(model)
+    x = torch.from_numpy(images().transpose(0, 3, 1, 2))
+    with torch.no_grad():
+        np.testing.assert_array_equal(wrapped(x).numpy(), model(x)[1].numpy())
+    heat = explain.cam(model, images(), target_class=[0, 2])
+    assert heat.shape == (2, 16, 16) and np.isfinite(heat).all()
+    # The CAM must follow the logits head, not the auxiliary one: swapping the heads' weights
+    # changes the map for the same target.
+    with torch.no_grad():
+        model.head.weight.copy_(torch.randn_like(model.head.weight))
+    assert not np.allclose(explain.cam(model, images(), target_class=[0, 2]), heat)
+
+
+def test_cam_rejects_unknown_method_and_model():
+    with pytest.raises(ValueError, match="unknown CAM method"):
+        explain.cam(tiny_torch(), images(), method="lime")
+    with pytest.raises(TypeError, match="Keras model or torch"):
+        explain.cam(object(), images())
+
+
+def test_energy_share_hand_computed():
+    heat = np.zeros((4, 4))
+    heat[0, 0], heat[0, 1], heat[3, 3] = 2.0, 1.0, 1.0
+    region = np.zeros((4, 4), bool)
+    region[0, :] = True
+    assert explain.energy_share(heat, region) == pytest.approx(3 / 4)
+    assert explain.energy_share(heat, ~region) == pytest.approx(1 / 4)
+    assert np.isnan(explain.energy_share(np.zeros((4, 4)), region))
+    # A uniform map gives the region's area share.
+    assert explain.energy_share(np.ones((8, 8)), np.eye(8, dtype=bool)) == pytest.approx(1 / 8)
+
+
+def frontal_landmarks(size=64):
+    """Rough 68-point frontal layout: jaw 0-16, nose bridge 27-30, eyes 36-47."""
+    lm = np.zeros((68, 2), np.float32)
+    s = size / 64
+    jaw_x = np.linspace(10, 54, 17)
+    jaw_y = 30 + 24 * np.sin(np.linspace(0, np.pi, 17))
+    lm[:17] = np.stack([jaw_x, jaw_y], 1)
+    lm[27:31] = [[32, 24], [32, 28], [32, 32], [32, 36]]
+    lm[36:42] = [[20, 26], [22, 25], [25, 25], [27, 26], [25, 27], [22, 27]]
+    lm[42:48] = [[37, 26], [39, 25], [42, 25], [44, 26], [42, 27], [39, 27]]
+    lm[48:68] = [32, 46]
+    return lm * s
+
+
+def test_upper_face_region_cut_line():
+    region = explain.upper_face_region(frontal_landmarks(), (64, 64))
+    assert region[10, 32] and region[30, 32]  # forehead, nose bridge point 29 row
+    assert not region[33, 32] and not region[50, 32]  # below the cut, mouth
+    assert not region[20, 2]  # outside the jaw's horizontal extent
+    with pytest.raises(ValueError, match="68"):
+        explain.upper_face_region(np.zeros((5, 2)), (64, 64))
+
+
+def test_overlay_rgb_uint8_and_alpha():
+    img = np.full((8, 8), 100, np.uint8)
+    heat = np.zeros((4, 4), np.float32)
+    out = explain.overlay(img, heat, alpha=0.0)
+    assert out.shape == (8, 8, 3) and out.dtype == np.uint8
+    assert (out == 100).all()
+    hot = explain.overlay(img, np.ones((4, 4)), alpha=1.0)
+    assert (hot[..., 0] > 100).all() and (hot[..., 2] < 100).all()  # JET high = red
+
+
+def test_attention_share_table_groups_and_values():
+    n, size = 4, 64
+    lm = np.stack([frontal_landmarks(size)] * n)
+    occ = np.zeros((n, size, size), bool)
+    occ[:, 34:, :] = True
+    ds = FaceDataset(
+        images=np.zeros((n, size, size, 3), np.uint8),
+        labels=[0, 0, 1, 1],
+        class_names=("happy", "sad"),
+        landmarks=lm,
+        masked=np.array([True, False, True, False]),
+        occlusion=occ,
+    )
+    heat_low = np.zeros((n, size, size), np.float32)
+    heat_low[:, 50:, :] = 1.0  # all energy on the mask
+    heat_up = np.zeros((n, size, size), np.float32)
+    heat_up[:, 15:25, 25:40] = 1.0  # all energy on the eyes
+    df = explain.attention_share_table({"low": heat_low, "up": heat_up}, ds)
+    assert len(df) == 2 * 2 * 2
+    assert set(df["condition"]) == {"masked", "unmasked"}
+    low = df[df.model == "low"]
+    up = df[df.model == "up"]
+    assert np.allclose(low["mask_share"], 1.0) and np.allclose(low["upper_share"], 0.0)
+    assert np.allclose(up["mask_share"], 0.0) and np.allclose(up["upper_share"], 1.0)
+    assert (df["n"] == 1).all()
+
+
+def test_explain_model_adds_own_heatmap_once():
+    """A Yang-style model (heat map as an extra input channel) gets CAMs and its own map."""
+    import torch
+    from torch import nn
+
+    class HeatNet(nn.Module):
+        in_channels = 3
+
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU())
+            self.head = nn.Linear(4, 2)
+            self.heat_calls = 0
+
+        def heatmap(self, x):
+            self.heat_calls += 1
+            h = torch.zeros(x.shape[0], 1, *x.shape[-2:])
+            h[..., :8, :] = 1.0  # the top half is "occluded"
+            return h
+
+        def forward(self, x):
+            if x.shape[1] == 4:
+                x, heat = x[:, :3], x[:, 3:]
+            else:
+                heat = self.heatmap(x)
+            return self.head((self.backbone(x) * (1 - heat)).mean(dim=(2, 3)))
+
+    model = HeatNet().eval()
+    maps = explain.explain_model(model, images(), methods=("gradcam", "eigencam"))
+    assert set(maps) == {"gradcam", "eigencam", "attention"}
+    assert model.heat_calls == 1  # computed once, passed as a channel to every CAM
+    assert np.allclose(maps["attention"][:, :8], 1) and np.allclose(maps["attention"][:, 8:], 0)
