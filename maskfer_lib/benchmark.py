@@ -62,7 +62,9 @@ class BenchmarkSetup:
 def setup_for(profile: Profile) -> BenchmarkSetup:
     """The benchmark's shared budget for a profile (``train_cfg("benchmark")``)."""
     size = {"smoke": 32, "quick": 48}.get(profile.name, 96)
-    return BenchmarkSetup(input_size=size, train=profile.train_cfg("benchmark"), seeds=profile.seeds)
+    return BenchmarkSetup(
+        input_size=size, train=profile.train_cfg("benchmark"), seeds=profile.seeds
+    )
 
 
 def _inputs(ds: FaceDataset, size: int, channels: int) -> np.ndarray:
@@ -91,14 +93,24 @@ def run_one(
     shape = (setup.input_size, setup.input_size, spec.input_shape[2])
     train_ds, val_ds, test_ds = splits["train"], splits["val"], splits["test"]
     seed_everything(seed)
-    model = build_model(name, num_classes=train_ds.num_classes, input_shape=shape, width_mult=width_mult)
+    model = build_model(
+        name, num_classes=train_ds.num_classes, input_shape=shape, width_mult=width_mult
+    )
     xtr, xva, xte = (_inputs(d, setup.input_size, shape[2]) for d in (train_ds, val_ds, test_ds))
     cfg = setup.train
     start = time.perf_counter()
     history = train.fit(
-        model, xtr, train_ds.labels, xva, val_ds.labels,
-        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-        max_steps_per_epoch=cfg.max_steps_per_epoch, seed=seed, progress=False,
+        model,
+        xtr,
+        train_ds.labels,
+        xva,
+        val_ds.labels,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        max_steps_per_epoch=cfg.max_steps_per_epoch,
+        seed=seed,
+        progress=False,
     )
     train_s = time.perf_counter() - start
     proba = train.predict_proba(model, xte)
@@ -137,7 +149,9 @@ def run_benchmark(
     setup = setup or setup_for(profile)
     missing = set(CONDITIONS) - set(splits_by_condition)
     if missing:
-        raise ValueError(f"splits_by_condition lacks {sorted(missing)}; give both masked and unmasked splits")
+        raise ValueError(
+            f"splits_by_condition lacks {sorted(missing)}; give both masked and unmasked splits"
+        )
     jobs = [(m, c, s) for m in models for c in CONDITIONS for s in setup.seeds]
     rows = []
     for name, cond, seed in tqdm(jobs, desc="benchmark"):
@@ -186,13 +200,28 @@ def measure_speed(models, input_size: int, num_classes: int, profile: Profile) -
     for name in tqdm(list(models), desc="speed"):
         spec = get_spec(name)
         shape = (input_size, input_size, spec.input_shape[2])
-        model = build_model(name, num_classes=num_classes, input_shape=shape,
-                            width_mult=profile.train_cfg(name).width_mult)
-        timing = benchmark_model(model, shape, backends=("native",), runs=profile.timing_runs,
-                                 warmup=profile.timing_warmup)
+        model = build_model(
+            name,
+            num_classes=num_classes,
+            input_shape=shape,
+            width_mult=profile.train_cfg(name).width_mult,
+        )
+        timing = benchmark_model(
+            model,
+            shape,
+            backends=("native",),
+            runs=profile.timing_runs,
+            warmup=profile.timing_warmup,
+        )
         forward = next(r for r in timing if r["protocol"] == "forward")
-        rows.append({"model": name, "gflops": count_flops(model, shape) / 1e9,
-                     "fps": forward["fps"], "latency_ms": forward["median_ms"]})
+        rows.append(
+            {
+                "model": name,
+                "gflops": count_flops(model, shape) / 1e9,
+                "fps": forward["fps"],
+                "latency_ms": forward["median_ms"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -200,14 +229,31 @@ def plot_accuracy_vs_speed(table: pd.DataFrame, title: str | None = None):
     """Masked accuracy (mean ± std over seeds) against batch-1 FPS, one point per model."""
     import matplotlib.pyplot as plt
 
-    colours = {"celik": "tab:blue", "putro": "tab:orange", "yang": "tab:green", "hayashi": "tab:red"}
+    colours = {
+        "celik": "tab:blue",
+        "putro": "tab:orange",
+        "yang": "tab:green",
+        "hayashi": "tab:red",
+    }
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for paper, g in table.groupby("paper"):
-        ax.errorbar(g.fps, 100 * g.acc_masked_mean, yerr=100 * g.acc_masked_std.fillna(0),
-                    fmt="o", color=colours.get(paper, "gray"), label=paper, capsize=3)
+        ax.errorbar(
+            g.fps,
+            100 * g.acc_masked_mean,
+            yerr=100 * g.acc_masked_std.fillna(0),
+            fmt="o",
+            color=colours.get(paper, "gray"),
+            label=paper,
+            capsize=3,
+        )
         for _, r in g.iterrows():
-            ax.annotate(r.model, (r.fps, 100 * r.acc_masked_mean), textcoords="offset points",
-                        xytext=(5, 4), fontsize=8)
+            ax.annotate(
+                r.model,
+                (r.fps, 100 * r.acc_masked_mean),
+                textcoords="offset points",
+                xytext=(5, 4),
+                fontsize=8,
+            )
     ax.set_xscale("log")
     ax.set_xlabel("frames per second (batch 1, CPU, log scale)")
     ax.set_ylabel("accuracy on masked test faces (%)")

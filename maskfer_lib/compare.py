@@ -77,13 +77,20 @@ def plot_confusion_panel(
     nrows = int(np.ceil(len(names) / ncols))
     k = max(len(r.class_names) for r in results.values())
     size = 1.2 + 0.5 * k
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.5, size * nrows + 0.6), squeeze=False)
-    for ax in axes.ravel()[len(names):]:
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols + 0.5, size * nrows + 0.6), squeeze=False
+    )
+    for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
     for ax, name in zip(axes.ravel(), names, strict=False):
         res = results[name]
-        plot_confusion(res.confusion, res.class_names, normalize=normalize,
-                       title=f"{name}\nacc {100 * res.accuracy:.1f}%", ax=ax)
+        plot_confusion(
+            res.confusion,
+            res.class_names,
+            normalize=normalize,
+            title=f"{name}\nacc {100 * res.accuracy:.1f}%",
+            ax=ax,
+        )
         # One colour bar per panel is noise at this size; the annotations carry the numbers.
         if ax.collections and ax.collections[0].colorbar is not None:
             ax.collections[0].colorbar.remove()

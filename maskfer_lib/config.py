@@ -88,17 +88,31 @@ PROFILES: dict[str, Profile] = {
         timing_warmup=20,
         default_train=TrainCfg(epochs=8, batch_size=64, lr=1e-3),
         train={
-            "celik_cnn": TrainCfg(epochs=15, batch_size=64, lr=1e-3),
-            "putro_slim": TrainCfg(epochs=15, batch_size=64, lr=2e-3),
-            "putro_slim_rgc": TrainCfg(epochs=15, batch_size=64, lr=2e-3),
-            # Heavy baselines run narrower in quick so make reproduce stays in budget.
-            "vgg16": TrainCfg(epochs=6, batch_size=64, lr=1e-3, width_mult=0.25),
-            "vgg11": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.25),
-            "vgg19": TrainCfg(epochs=6, batch_size=64, lr=1e-3, width_mult=0.25),
-            "abn": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.25),
-            "mcn": TrainCfg(epochs=4, batch_size=64, lr=1e-3, width_mult=0.25),
-            "fecn": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.25),
-            "resnet18": TrainCfg(epochs=6, batch_size=64, lr=1e-3, width_mult=0.5),
+            # Çelik: 4 epochs keep notebook 02 near 2 minutes on 2 cores (paper: 250).
+            "celik_cnn": TrainCfg(epochs=4, batch_size=64, lr=1e-3),
+            # Putro's models and baselines (notebook 03): 3 fine-tuning epochs after 1 of
+            # pre-training; heavy baselines narrower so the notebook stays in budget.
+            "putro_slim": TrainCfg(epochs=3, batch_size=64, lr=2e-3),
+            "putro_slim_rgc": TrainCfg(epochs=3, batch_size=64, lr=2e-3),
+            "mobilenet_v1": TrainCfg(epochs=3, batch_size=64, lr=1e-3, width_mult=0.5),
+            "mobilenet_v2": TrainCfg(epochs=3, batch_size=64, lr=1e-3),
+            "mobilenet_v3": TrainCfg(epochs=3, batch_size=64, lr=1e-3, width_mult=0.5),
+            "shufflenet_v1": TrainCfg(epochs=3, batch_size=64, lr=1e-3),
+            "shufflenet_v2": TrainCfg(epochs=3, batch_size=64, lr=1e-3, width_mult=0.5),
+            "ghostnet": TrainCfg(epochs=3, batch_size=64, lr=1e-3, width_mult=0.5),
+            "vgg16": TrainCfg(epochs=3, batch_size=64, lr=1e-3, width_mult=0.25),
+            "resnet18": TrainCfg(epochs=3, batch_size=64, lr=1e-3, width_mult=0.25),
+            # VGG-style torch models from scratch stay at chance at lr 1e-3 within these
+            # budgets on 64x64 faces; lr 3e-4 leaves it (measured, notebook 05).
+            "vgg11": TrainCfg(epochs=12, batch_size=64, lr=3e-4, width_mult=0.25),
+            "abn": TrainCfg(epochs=12, batch_size=64, lr=3e-4, width_mult=0.25),
+            "fecn": TrainCfg(epochs=12, batch_size=64, lr=3e-4, width_mult=0.25),
+            "mcn": TrainCfg(epochs=6, batch_size=64, lr=3e-4, width_mult=0.25),
+            "vgg19": TrainCfg(epochs=6, batch_size=64, lr=3e-4, width_mult=0.25),
+            "yang_mobilenet": TrainCfg(epochs=6, batch_size=64, lr=1e-3, width_mult=0.5),
+            "yang_stage1": TrainCfg(epochs=4, batch_size=64, lr=1e-3, width_mult=0.5),
+            "yang_attention": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.5),
+            "yang_inpaint": TrainCfg(epochs=8, batch_size=64, lr=1e-3, width_mult=0.5),
             # Notebook 10: one shared budget for every model (see maskfer_lib.benchmark).
             "benchmark": TrainCfg(epochs=4, batch_size=64, lr=1e-3),
         },

@@ -857,7 +857,9 @@ def load_synthfacs(
 DATASETS = ("synthfacs", "fer2013", "imagefolder", "kdef", "rafdb", "lfwfer")
 
 
-def _cap_per_class(ds: FaceDataset, cap: int, seed: int) -> FaceDataset:
+def cap_per_class(ds: FaceDataset, cap: int, seed: int = 0) -> FaceDataset:
+    """At most ``cap`` faces of each class, drawn with ``seed`` (order kept); records the
+    original size in ``meta["subsampled_from"]`` when anything was dropped."""
     rng = np.random.default_rng(seed)
     keep = []
     for c in range(ds.num_classes):
@@ -959,7 +961,7 @@ def load_dataset(
     if cap is not None:
         fr = {"train": 0.7, "val": 0.15, "test": 0.15}
         splits = {
-            s: _cap_per_class(v, max(1, int(round(cap * fr[s]))), seed) for s, v in splits.items()
+            s: cap_per_class(v, max(1, int(round(cap * fr[s]))), seed) for s, v in splits.items()
         }
     for s, v in splits.items():
         v.meta = {**v.meta, "dataset": name, "split": s}

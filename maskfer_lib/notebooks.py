@@ -147,7 +147,9 @@ def _git_commit() -> str:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT, capture_output=True, text=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         return head + ("+uncommitted-changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

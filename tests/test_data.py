@@ -498,3 +498,14 @@ def test_class_constants_agree_with_synthfacs():
     assert synth.CLASSES_3 == CLASSES_3 and synth.CLASSES_4 == CLASSES_4
     if hasattr(synth, "MAP_7_TO_3"):
         assert synth.MAP_7_TO_3 == data.CLASS_MAPS["yang3"]
+
+
+def test_cap_per_class_keeps_at_most_cap_of_each_class():
+    from maskfer_lib.records import FaceDataset
+
+    labels = np.array([0] * 5 + [1] * 2 + [2] * 9)
+    ds = FaceDataset(np.zeros((16, 2, 2, 1), np.uint8), labels, ("a", "b", "c"))
+    capped = data.cap_per_class(ds, 3, seed=1)
+    assert np.bincount(capped.labels).tolist() == [3, 2, 3]
+    assert capped.meta["subsampled_from"] == 16
+    assert np.array_equal(capped.labels, data.cap_per_class(ds, 3, seed=1).labels)
