@@ -47,6 +47,8 @@ DEFAULT_MODELS = (
     "vgg19",
     "yang_mobilenet",
 )
+QUICK_MODELS = ("celik_cnn", "putro_slim_rgc", "mobilenet_v2", "vgg11", "abn", "yang_mobilenet")
+"""At least one model of each paper: what the quick profile's time budget allows."""
 CONDITIONS = ("masked", "unmasked")
 
 
@@ -92,6 +94,10 @@ def run_one(
     spec = get_spec(name)
     shape = (setup.input_size, setup.input_size, spec.input_shape[2])
     train_ds, val_ds, test_ds = splits["train"], splits["val"], splits["test"]
+    if setup.train_per_class:
+        from maskfer_lib.data import cap_per_class
+
+        train_ds = cap_per_class(train_ds, setup.train_per_class, seed)
     seed_everything(seed)
     model = build_model(
         name, num_classes=train_ds.num_classes, input_shape=shape, width_mult=width_mult

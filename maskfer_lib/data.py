@@ -918,7 +918,9 @@ def load_dataset(
     prof = config.get_profile(profile) if isinstance(profile, str) else profile
     name = name.lower()
     if name == "synthfacs":
-        return load_synthfacs(prof.synth_per_class, size=prof.image_size, seed=seed)
+        return load_synthfacs(
+            prof.synth_per_class, size=prof.image_size, seed=seed, pose=prof.synth_pose
+        )
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
     if not data_dir:
