@@ -324,6 +324,7 @@ def integrated(
 
 def fps_figure(df, cpu: str, threads: int):
     """Horizontal bars: forward FPS per model, native vs ONNX Runtime, one panel per size."""
+    import matplotlib
     import matplotlib.pyplot as plt
 
     from .plots import use_style
@@ -366,6 +367,8 @@ def fps_figure(df, cpu: str, threads: int):
         ax.set_yticks(y, [("► " if m == REFERENCE else "") + m for m in order])
         ax.set_ylim(len(order) - 0.4, -0.6)
         ax.set_xscale("log")
+        # Minor-tick labels of a log axis that spans less than a decade overlap; keep majors.
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("FPS, batch 1, forward pass (log scale)")
         ax.set_title(f"{size}×{size} input")
     axes[0][0].legend(loc="lower right", fontsize=8)

@@ -59,13 +59,20 @@ class BenchmarkSetup:
     input_size: int
     train: TrainCfg
     seeds: tuple[int, ...]
+    models: tuple[str, ...] = DEFAULT_MODELS
+    train_per_class: int | None = None
+    """Cap on training faces per class (small profiles), the same for every model."""
 
 
 def setup_for(profile: Profile) -> BenchmarkSetup:
     """The benchmark's shared budget for a profile (``train_cfg("benchmark")``)."""
-    size = {"smoke": 32, "quick": 48}.get(profile.name, 96)
+    small = profile.name in ("smoke", "quick")
     return BenchmarkSetup(
-        input_size=size, train=profile.train_cfg("benchmark"), seeds=profile.seeds
+        input_size={"smoke": 32, "quick": 48}.get(profile.name, 96),
+        train=profile.train_cfg("benchmark"),
+        seeds=profile.seeds,
+        models=QUICK_MODELS if small else DEFAULT_MODELS,
+        train_per_class={"smoke": 8}.get(profile.name),
     )
 
 
@@ -231,8 +238,11 @@ def measure_speed(models, input_size: int, num_classes: int, profile: Profile) -
     return pd.DataFrame(rows)
 
 
-def plot_accuracy_vs_speed(table: pd.DataFrame, title: str | None = None):
-    """Masked accuracy (mean ± std over seeds) against batch-1 FPS, one point per model."""
+def plot_accuracy_vs_speed(
+    table: pd.DataFrame, title: str | None = None, chance: float | None = None
+):
+    """Masked accuracy (mean ± std over seeds) against batch-1 FPS, one point per model;
+    ``chance`` (a fraction) draws the chance level."""
     import matplotlib.pyplot as plt
 
     colours = {
@@ -260,6 +270,8 @@ def plot_accuracy_vs_speed(table: pd.DataFrame, title: str | None = None):
                 xytext=(5, 4),
                 fontsize=8,
             )
+    if chance:
+        ax.axhline(100 * chance, color="gray", ls=":", lw=1, label="chance")
     ax.set_xscale("log")
     ax.set_xlabel("frames per second (batch 1, CPU, log scale)")
     ax.set_ylabel("accuracy on masked test faces (%)")

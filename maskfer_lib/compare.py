@@ -26,6 +26,8 @@ class RunConfusions:
 
     results: dict[str, dict[str, ev.EvalResult]] = field(default_factory=dict)
     missing: dict[str, list[str]] = field(default_factory=dict)
+    other_tasks: dict[str, str] = field(default_factory=dict)
+    """Runs left out because they classify something else (e.g. MCN: masked vs unmasked)."""
 
     def table(self) -> pd.DataFrame:
         """One row per run: accuracy and macro F1 on each split, and the masked − unmasked drop."""
@@ -49,10 +51,16 @@ def collect_confusions(run_dir, splits=SPLITS) -> RunConfusions:
     """Evaluate the saved predictions of every run under ``run_dir`` on each of ``splits``.
 
     A run with none of the splits is listed in ``missing`` with all of them; a run with some
-    is evaluated on those it has and the rest are listed in ``missing``.
+    is evaluated on those it has and the rest are listed in ``missing``. Runs whose summary
+    names another ``task`` (Hayashi's MCN and Yang's stage 1 tell masked from unmasked faces)
+    are listed in ``other_tasks`` instead.
     """
     out = RunConfusions()
     for name in ev.list_runs(run_dir):
+        task = _task(run_dir, name)
+        if task != "expression":
+            out.other_tasks[name] = task
+            continue
         have, lacking = {}, []
         for split in splits:
             try:
@@ -64,6 +72,14 @@ def collect_confusions(run_dir, splits=SPLITS) -> RunConfusions:
         if lacking:
             out.missing[name] = lacking
     return out
+
+
+def _task(run_dir, name: str) -> str:
+    """What a run classifies: its summary's ``task`` (default: facial expression)."""
+    try:
+        return ev.load_run_summary(run_dir, name).get("task", "expression")
+    except FileNotFoundError:
+        return "expression"
 
 
 def plot_confusion_panel(

@@ -8,9 +8,19 @@ import pandas as pd
 
 
 def save_table(
-    df: pd.DataFrame, out_dir: str | Path, name: str, index: bool = False, floatfmt: str = ".4g"
+    df: pd.DataFrame,
+    out_dir: str | Path,
+    name: str,
+    index: bool | None = None,
+    floatfmt: str = ".4g",
 ) -> list[Path]:
-    """Write ``df`` as ``out_dir/name.csv`` and ``out_dir/name.md``; return both paths."""
+    """Write ``df`` as ``out_dir/name.csv`` and ``out_dir/name.md``; return both paths.
+
+    ``index=None`` keeps the index when it carries labels (anything but a plain 0..N-1
+    RangeIndex), so row names such as model names are never dropped silently.
+    """
+    if index is None:
+        index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, md_path = out_dir / f"{name}.csv", out_dir / f"{name}.md"

@@ -24,8 +24,6 @@ a faster detector setting costs in found faces.
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .envreport import cpu_count, cpu_model  # noqa: F401 - re-exported for timing tables
 from .explain import is_keras_model, is_torch_model, wrap_logits
 
 ONNX_ATOL = 1e-4
@@ -48,25 +47,6 @@ class OnnxMismatchError(AssertionError):
 
 
 # --------------------------------------------------------------------------- machine
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (``platform.processor()`` elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_count() -> int:
-    """Cores this process may run on (the affinity mask, not the host's total)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return os.cpu_count() or 1
 
 
 def set_threads(n: int) -> dict:

@@ -208,3 +208,19 @@ def test_param_table_compares_with_the_paper():
     assert row["params"] == row["paper_params"] == 2_266_951
     assert abs(row["gflops_diff_pct_48"]) < 1.0  # Table 2 is reproduced at 48x48
     assert abs(df.set_index("model").loc["putro_slim_rgc", "params_diff_pct"]) < 1.0
+
+
+def test_registry_sets_keras_batchnorm_momentum():
+    import keras
+
+    from maskfer_lib.models import KERAS_BN_MOMENTUM, build_model
+
+    model = build_model(
+        "mobilenet_v2", 7, (48, 48, 3), width_mult=0.35
+    )  # keras.applications: 0.999
+    bns = [
+        la
+        for la in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(la, keras.layers.BatchNormalization)
+    ]
+    assert bns and all(la.momentum == KERAS_BN_MOMENTUM for la in bns)

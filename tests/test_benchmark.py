@@ -1,0 +1,91 @@
+"""The cross-paper benchmark's bookkeeping (notebook 10)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from maskfer_lib import benchmark, config
+from maskfer_lib.records import FaceDataset
+
+
+def _raw():
+    rows = []
+    for model, paper, accs in (
+        ("a", "putro", (0.6, 0.8, 0.9, 0.9)),
+        ("b", "yang", (0.5, 0.5, 0.7, 0.5)),
+    ):
+        for (cond, seed), acc in zip(
+            [("masked", 0), ("masked", 1), ("unmasked", 0), ("unmasked", 1)], accs, strict=True
+        ):
+            rows.append(
+                {
+                    "model": model,
+                    "paper": paper,
+                    "condition": cond,
+                    "seed": seed,
+                    "accuracy": acc,
+                    "macro_f1": acc / 2,
+                    "f1_x": acc,
+                    "params": 10,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_summarise_means_stds_and_drop():
+    table = benchmark.summarise(_raw(), pd.DataFrame({"model": ["a"], "fps": [100.0]})).set_index(
+        "model"
+    )
+    assert table.loc["a", "acc_masked_mean"] == pytest.approx(0.7)
+    assert table.loc["a", "acc_masked_std"] == pytest.approx(np.std([0.6, 0.8], ddof=1))
+    assert table.loc["a", "drop_masked_minus_unmasked"] == pytest.approx(0.7 - 0.9)
+    assert table.loc["b", "drop_masked_minus_unmasked"] == pytest.approx(0.5 - 0.6)
+    assert table.loc["a", "fps"] == 100.0 and np.isnan(table.loc["b", "fps"])
+    assert table.loc["a", "f1_x_masked"] == pytest.approx(0.7)
+
+
+def test_summarise_refuses_nothing():
+    with pytest.raises(ValueError, match="no benchmark rows"):
+        benchmark.summarise(pd.DataFrame())
+
+
+def test_setups_hold_one_budget_per_profile():
+    quick, paper = (benchmark.setup_for(config.get_profile(p)) for p in ("quick", "paper"))
+    assert set(quick.models) <= set(paper.models)
+    papers = {benchmark.get_spec(m).paper for m in quick.models}
+    assert papers == {"celik", "putro", "yang", "hayashi"}  # every paper represented
+    assert paper.train_per_class is None and quick.input_size < paper.input_size
+
+
+def _tiny_splits(n=6, size=32):
+    rng = np.random.default_rng(0)
+
+    def ds(k):
+        return FaceDataset(
+            rng.integers(0, 255, (k, size, size, 3), dtype=np.uint8),
+            np.arange(k) % 3,
+            ("x", "y", "z"),
+        )
+
+    return {"train": ds(n), "val": ds(3), "test": ds(3)}
+
+
+def test_run_benchmark_needs_both_conditions(tmp_path):
+    with pytest.raises(ValueError, match="unmasked"):
+        benchmark.run_benchmark(
+            ["putro_slim_rgc"], {"masked": _tiny_splits()}, config.get_profile("smoke"), tmp_path
+        )
+
+
+def test_run_one_trains_scores_and_resumes(tmp_path):
+    prof = config.get_profile("smoke")
+    setup = benchmark.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",))
+    row = benchmark.run_one("putro_slim_rgc", "masked", 0, _tiny_splits(), setup, 0.25, tmp_path)
+    assert 0.0 <= row["accuracy"] <= 1.0 and row["n_test"] == 3 and row["params"] > 0
+    saved = tmp_path / "putro_slim_rgc__masked__s0.json"
+    assert json.loads(saved.read_text())["accuracy"] == row["accuracy"]
+    saved.write_text(json.dumps({**row, "accuracy": 0.123}))  # a finished result is reused
+    again = benchmark.run_one("putro_slim_rgc", "masked", 0, _tiny_splits(), setup, 0.25, tmp_path)
+    assert again["accuracy"] == 0.123
