@@ -15,8 +15,8 @@ matching test split. Choices, and why:
   inpainter) are benchmarked through their single-network backbones (ABN, MCN-free VGG), as
   their own notebooks (04, 05) already compare them on their paper's label set.
 
-Each (model, condition, seed) result is written to ``runs_dir/bench/<tag>.json`` as soon as
-it finishes, so an interrupted run resumes where it stopped.
+Each (model, condition, seed) result is written to ``out_dir/<setup tag>/<model>__<condition>__s<seed>.json``
+as soon as it finishes, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ DEFAULT_MODELS = (
     "vgg19",
     "yang_mobilenet",
 )
-QUICK_MODELS = ("celik_cnn", "putro_slim_rgc", "mobilenet_v2", "vgg11", "abn", "yang_mobilenet")
+QUICK_MODELS = ("celik_cnn", "putro_slim_rgc", "vgg11", "abn", "yang_mobilenet")
 """At least one model of each paper: what the quick profile's time budget allows."""
 CONDITIONS = ("masked", "unmasked")
 
@@ -63,6 +63,12 @@ class BenchmarkSetup:
     train_per_class: int | None = None
     """Cap on training faces per class (small profiles), the same for every model."""
 
+    def tag(self) -> str:
+        """A folder name that changes whenever the shared budget does (results are cached)."""
+        t = self.train
+        cap = self.train_per_class or "all"
+        return f"{self.input_size}px_e{t.epochs}_b{t.batch_size}_lr{t.lr:g}_cap{cap}"
+
 
 def setup_for(profile: Profile) -> BenchmarkSetup:
     """The benchmark's shared budget for a profile (``train_cfg("benchmark")``)."""
@@ -72,7 +78,7 @@ def setup_for(profile: Profile) -> BenchmarkSetup:
         train=profile.train_cfg("benchmark"),
         seeds=profile.seeds,
         models=QUICK_MODELS if small else DEFAULT_MODELS,
-        train_per_class={"smoke": 8}.get(profile.name),
+        train_per_class={"smoke": 8, "quick": 120}.get(profile.name),
     )
 
 
@@ -93,7 +99,7 @@ def run_one(
 ) -> dict:
     """Train and score one model on one condition with one seed; cached in ``out_dir``."""
     tag = f"{name}__{condition}__s{seed}"
-    path = Path(out_dir) / f"{tag}.json"
+    path = Path(out_dir) / setup.tag() / f"{tag}.json"
     if path.exists():
         return json.loads(path.read_text())
     from maskfer_lib import train

@@ -84,8 +84,10 @@ def test_run_one_trains_scores_and_resumes(tmp_path):
     setup = benchmark.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",))
     row = benchmark.run_one("putro_slim_rgc", "masked", 0, _tiny_splits(), setup, 0.25, tmp_path)
     assert 0.0 <= row["accuracy"] <= 1.0 and row["n_test"] == 3 and row["params"] > 0
-    saved = tmp_path / "putro_slim_rgc__masked__s0.json"
+    saved = tmp_path / setup.tag() / "putro_slim_rgc__masked__s0.json"
     assert json.loads(saved.read_text())["accuracy"] == row["accuracy"]
     saved.write_text(json.dumps({**row, "accuracy": 0.123}))  # a finished result is reused
     again = benchmark.run_one("putro_slim_rgc", "masked", 0, _tiny_splits(), setup, 0.25, tmp_path)
     assert again["accuracy"] == 0.123
+    other = benchmark.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",), 2)
+    assert other.tag() != setup.tag()  # a changed budget never reuses old results
