@@ -33,16 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from maskfer_lib.labels import CLASSES_3, CLASSES_4, CLASSES_7, MAP_7_TO_3  # noqa: F401 - re-exported
 from maskfer_lib.records import FaceDataset
 
 log = logging.getLogger(__name__)
-
-CLASSES_7 = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
-"""Canonical 7-class order (Kaggle FER2013 folders, alphabetical)."""
-CLASSES_3 = ("positive", "neutral", "negative")
-"""Yang et al.'s three classes, in their order."""
-CLASSES_4 = ("angry", "happy", "neutral", "surprise")
-"""Hayashi et al.'s four classes (their "normal" is neutral)."""
 
 SYNONYMS = {
     "anger": "angry",
@@ -73,19 +67,9 @@ SYNONYMS = {
 """Spellings seen in FER datasets -> canonical name (KDEF's two-letter codes included)."""
 
 CLASS_MAPS = {
-    # Yang et al. annotate positive/neutral/negative directly and publish no 7 -> 3 map.
-    # Ours follows valence: happy is positive, neutral is neutral, the four unpleasant
-    # emotions are negative; surprise (valence-ambiguous) goes to positive, as in
-    # valence-grouped FER work. Pass a dict to map_classes to choose otherwise.
-    "yang3": {
-        "happy": "positive",
-        "surprise": "positive",
-        "neutral": "neutral",
-        "angry": "negative",
-        "disgust": "negative",
-        "fear": "negative",
-        "sad": "negative",
-    },
+    # Yang et al. publish no 7 -> 3 map; see maskfer_lib.labels for the valence grouping
+    # used. Pass a dict to map_classes to choose otherwise.
+    "yang3": MAP_7_TO_3,
     # Hayashi et al. keep angry, happy, normal (neutral) and surprised and drop the rest
     # (masks hide the mouth that separates fear from surprise).
     "hayashi4": {"angry": "angry", "happy": "happy", "neutral": "neutral", "surprise": "surprise"},

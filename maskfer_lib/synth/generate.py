@@ -13,30 +13,14 @@ import time
 
 import numpy as np
 
+from ..labels import CLASSES_3, CLASSES_4, CLASSES_7, MAP_7_TO_3  # noqa: F401
 from ..records import FaceDataset
 from .aus import AU_NAMES, EXPRESSIONS_7, sample_aus
 from .pose import YAW_BIN_NAMES, YAW_BINS, sample_pose
 from .render import FaceParams, render_face, sample_scene
 from .shape import sample_identity
 
-CLASSES_7 = EXPRESSIONS_7
-"""FER2013 / Kaggle-folder order (alphabetical): Çelik and Putro."""
-CLASSES_3 = ("positive", "neutral", "negative")
-"""Yang et al.'s label set."""
-CLASSES_4 = ("angry", "happy", "neutral", "surprise")
-"""Hayashi et al.'s label set."""
-
-MAP_7_TO_3 = {
-    "happy": "positive",
-    "surprise": "positive",
-    "neutral": "neutral",
-    "angry": "negative",
-    "disgust": "negative",
-    "fear": "negative",
-    "sad": "negative",
-}
-"""7 -> 3 map. Yang et al. annotate positive/neutral/negative directly and publish no map;
-this is the usual valence grouping (surprise counted as positive)."""
+# The label sets live in maskfer_lib.labels (shared with the loaders); re-exported here.
 
 EXPANSION = {
     "positive": ("happy", "surprise"),
