@@ -49,6 +49,15 @@ DEFAULT_MODELS = (
 )
 QUICK_MODELS = ("celik_cnn", "putro_slim_rgc", "vgg11", "abn", "yang_mobilenet")
 """At least one model of each paper: what the quick profile's time budget allows."""
+REAL_MODELS = DEFAULT_MODELS + (
+    "mobilenet_v1",
+    "mobilenet_v3",
+    "shufflenet_v1",
+    "vgg16",
+    "resnet18",
+)
+"""Real data: every trainable single network, i.e. the defaults plus the rest of Putro's
+Table 1 baselines, so each paper's models meet on identical FER2013 faces."""
 CONDITIONS = ("masked", "unmasked")
 
 
@@ -71,14 +80,21 @@ class BenchmarkSetup:
 
 
 def setup_for(profile: Profile) -> BenchmarkSetup:
-    """The benchmark's shared budget for a profile (``train_cfg("benchmark")``)."""
+    """The benchmark's shared budget for a profile (``train_cfg("benchmark")``).
+
+    smoke/quick: the five :data:`QUICK_MODELS` on a few faces per class. real (FER2013 on 2
+    cores): :data:`REAL_MODELS` at 48x48 on 600 training faces per class, so fifteen
+    models x two conditions fit about 20 minutes. paper: :data:`DEFAULT_MODELS` at 96x96 on
+    everything.
+    """
     small = profile.name in ("smoke", "quick")
+    models = {"real": REAL_MODELS}.get(profile.name, QUICK_MODELS if small else DEFAULT_MODELS)
     return BenchmarkSetup(
-        input_size={"smoke": 32, "quick": 48}.get(profile.name, 96),
+        input_size={"smoke": 32, "quick": 48, "real": 48}.get(profile.name, 96),
         train=profile.train_cfg("benchmark"),
         seeds=profile.seeds,
-        models=QUICK_MODELS if small else DEFAULT_MODELS,
-        train_per_class={"smoke": 8, "quick": 120}.get(profile.name),
+        models=models,
+        train_per_class={"smoke": 8, "quick": 120, "real": 600}.get(profile.name),
     )
 
 
@@ -200,6 +216,7 @@ def summarise(raw: pd.DataFrame, speed: pd.DataFrame | None = None) -> pd.DataFr
             "drop_masked_minus_unmasked": m.accuracy.mean() - u.accuracy.mean(),
             "macro_f1_masked": m.macro_f1.mean(),
             **{f"{c}_masked": m[c].mean() for c in f1_cols},
+            **{f"{c}_unmasked": u[c].mean() for c in f1_cols},
             "params": int(g.params.iloc[0]),
             "seeds": len(m),
         }
@@ -208,6 +225,20 @@ def summarise(raw: pd.DataFrame, speed: pd.DataFrame | None = None) -> pd.DataFr
     if speed is not None and not speed.empty:
         table = table.merge(speed, on="model", how="left")
     return table
+
+
+def per_class_drop(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model (rows) and class (columns): F1 on masked minus F1 on unmasked test faces,
+    from :func:`summarise`'s table — where the mask costs each model, class by class."""
+    classes = [
+        c.removeprefix("f1_").removesuffix("_masked")
+        for c in table.columns
+        if c.startswith("f1_") and c.endswith("_masked")
+    ]
+    if not classes:
+        raise ValueError("the table has no per-class F1 columns (f1_<class>_masked)")
+    drop = {c: table[f"f1_{c}_masked"] - table[f"f1_{c}_unmasked"] for c in classes}
+    return pd.DataFrame(drop).set_axis(table["model"].to_list())
 
 
 def measure_speed(models, input_size: int, num_classes: int, profile: Profile) -> pd.DataFrame:

@@ -89,7 +89,10 @@ def run_notebook(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / path.name
-    params = {"PROFILE": profile, "DATASET": dataset, "DATA_DIR": data_dir, "SEED": seed}
+    # Notebooks run with their own folder as working directory, so a DATA_DIR given relative
+    # to where `make` ran is made absolute here.
+    abs_dir = str(Path(data_dir).resolve()) if data_dir else ""
+    params = {"PROFILE": profile, "DATASET": dataset, "DATA_DIR": abs_dir, "SEED": seed}
     params.update(extra_parameters or {})
     start = time.perf_counter()
     try:
@@ -169,8 +172,9 @@ def write_manifest(
 
     from maskfer_lib.envreport import cpu_count, cpu_model
 
+    commit = _git_commit()
     manifest = {
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "profile": profile,
         "dataset": dataset,
         "data_dir": data_dir,
@@ -180,6 +184,7 @@ def write_manifest(
         "cores": cpu_count(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "notebooks": {r.notebook: round(r.seconds, 1) for r in runs},
+        "notebook_commits": {r.notebook: commit for r in runs},
         "command": (
             f"make reproduce PROFILE={profile} DATASET={dataset} DATA_DIR={data_dir} SEED={seed}"
         ),
@@ -188,13 +193,19 @@ def write_manifest(
     if path.exists():
         old = json.loads(path.read_text())
         if old.get("profile") == profile and old.get("dataset") == dataset:
-            manifest["notebooks"] = {**old.get("notebooks", {}), **manifest["notebooks"]}
+            for key in ("notebooks", "notebook_commits"):
+                manifest[key] = {**old.get(key, {}), **manifest[key]}
     manifest["total_seconds"] = round(sum(manifest["notebooks"].values()), 1)
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     lines = ["# How these figures were made", ""]
-    lines += [f"- **{k}**: {v}" for k, v in manifest.items() if k != "notebooks"]
-    lines += ["", "| notebook | seconds |", "| --- | --- |"]
-    lines += [f"| {k} | {v} |" for k, v in sorted(manifest["notebooks"].items())]
+    lines += [
+        f"- **{k}**: {v}" for k, v in manifest.items() if k not in ("notebooks", "notebook_commits")
+    ]
+    lines += ["", "| notebook | seconds | commit |", "| --- | --- | --- |"]
+    lines += [
+        f"| {k} | {v} | {manifest['notebook_commits'].get(k, '')} |"
+        for k, v in sorted(manifest["notebooks"].items())
+    ]
     (path.parent / "manifest.md").write_text("\n".join(lines) + "\n")
     return path
 

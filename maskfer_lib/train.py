@@ -359,6 +359,7 @@ def fit(
     progress: bool = True,
     live_plot: bool = False,
     verbose: int = 0,
+    resume: bool = True,
 ) -> pd.DataFrame:
     """Train a Keras or torch classifier; return the per-epoch history.
 
@@ -387,6 +388,11 @@ def fit(
         live_plot: in a notebook, redraw loss/accuracy curves after each epoch
             (like livelossplot's ``PlotLossesCallback``).
         verbose: 1 prints one line per epoch.
+        resume: with ``out_dir``, a run that already finished there with the same data, budget
+            and architecture (``fit.json``'s ``fingerprint``) is loaded instead of retrained:
+            the best checkpoint's weights go into ``model`` and the saved history (with its
+            measured seconds and images/s) is returned. Long real-data runs therefore resume
+            model by model; delete the folder (or pass ``resume=False``) to retrain.
 
     The best weights (by ``monitor``) are restored into ``model`` before returning; the
     history's ``attrs`` hold ``framework``, ``monitor``, ``best_epoch`` and ``best_value``.
@@ -439,6 +445,29 @@ def fit(
     out_dir = Path(out_dir) if out_dir is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
+
+    fp = _fingerprint(
+        model, fw, x_train, y_train, x_val if has_val else None, y_val if has_val else None,
+        epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        adam_epsilon=adam_epsilon, reduce_lr=reduce_lr, patience=early_stopping_patience,
+        augment=augment if isinstance(augment, str | None) else getattr(augment, "__name__", "fn"),
+        class_weight=class_weight, max_steps=max_steps_per_epoch, monitor=monitor, seed=seed,
+    )  # fmt: skip
+    if resume and out_dir is not None:
+        done = _load_finished(model, fw, out_dir, fp)
+        if done is not None:
+            if progress or verbose:
+                print(
+                    f"fit: loaded the finished run in {out_dir} (best epoch "
+                    f"{done.attrs['best_epoch']}, trained in {done['seconds'].sum():.0f} s); "
+                    "delete that folder to retrain",
+                    flush=True,
+                )
+            return done
+
+    if out_dir is not None:
+        # fit.json marks a finished run; a run interrupted from here on must not look finished.
+        (out_dir / "fit.json").unlink(missing_ok=True)
 
     n = len(x_train)
     steps = int(np.ceil(n / batch_size))
@@ -535,11 +564,60 @@ def fit(
                     "best_value": best,
                     "epochs_run": len(rows),
                     "checkpoint": backend.checkpoint_name,
+                    "fingerprint": fp,
                 },
                 indent=2,
             )
         )
     history.attrs.update(framework=fw, monitor=monitor, best_epoch=best_epoch, best_value=best)
+    return history
+
+
+def _fingerprint(model, fw, x_train, y_train, x_val, y_val, **budget) -> str:
+    """A digest of what a finished run depends on: data, labels, budget, architecture."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for a in (x_train, y_train, x_val, y_val):
+        if a is None:
+            h.update(b"none")
+            continue
+        a = np.ascontiguousarray(a)
+        h.update(repr((a.shape, str(a.dtype))).encode())
+        # Every image's first row and a strided sample of whole images: cheap on 30k faces,
+        # and any change of split, masking or resizing changes it.
+        h.update(np.ascontiguousarray(a[:, :1] if a.ndim > 1 else a).tobytes())
+        h.update(np.ascontiguousarray(a[:: max(1, len(a) // 64)]).tobytes())
+    from maskfer_lib.models import count_params
+
+    arch = (fw, type(model).__name__, count_params(model))
+    h.update(json.dumps([arch, budget], sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _load_finished(model, fw, out_dir: Path, fp: str) -> pd.DataFrame | None:
+    """The saved history of a finished run with fingerprint ``fp``, its weights loaded into
+    ``model``; ``None`` when ``out_dir`` holds no such run."""
+    meta_path = out_dir / "fit.json"
+    if not meta_path.exists():
+        return None
+    meta = json.loads(meta_path.read_text())
+    ckpt, hist_path = out_dir / str(meta.get("checkpoint", "")), out_dir / "history.csv"
+    if meta.get("fingerprint") != fp or not ckpt.is_file() or not hist_path.exists():
+        return None
+    saved = load_model(ckpt)
+    if fw == "keras":
+        model.set_weights(saved.get_weights())
+    else:
+        model.load_state_dict(saved.state_dict())
+    history = pd.read_csv(hist_path)
+    history.attrs.update(
+        framework=fw,
+        monitor=meta["monitor"],
+        best_epoch=meta["best_epoch"],
+        best_value=meta["best_value"],
+        resumed=True,
+    )
     return history
 
 

@@ -91,3 +91,28 @@ def test_run_one_trains_scores_and_resumes(tmp_path):
     assert again["accuracy"] == 0.123
     other = benchmark.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",), 2)
     assert other.tag() != setup.tag()  # a changed budget never reuses old results
+
+
+def test_real_setup_meets_every_paper_and_all_putro_baselines():
+    from maskfer_lib.models.keras.compare import PUTRO_MODELS
+
+    real = config.get_profile("real")
+    setup = benchmark.setup_for(real)
+    assert set(PUTRO_MODELS) <= set(setup.models)  # Putro's Table 1, all on identical data
+    assert {benchmark.get_spec(m).paper for m in setup.models} == {
+        "celik", "putro", "yang", "hayashi"
+    }  # fmt: skip
+    assert setup.input_size == 48 and setup.train_per_class == 600
+    assert all(real.train_cfg(m).max_steps_per_epoch is None for m in setup.models)
+    # The notebooks 04/05 cap is set, and every model has an explicit real budget.
+    assert real.train_per_class and all(m in real.train for m in setup.models if m != "celik_cnn")
+
+
+def test_per_class_drop_is_masked_minus_unmasked_f1():
+    table = benchmark.summarise(_raw())
+    drop = benchmark.per_class_drop(table)
+    assert list(drop.columns) == ["x"] and list(drop.index) == ["a", "b"]
+    assert drop.loc["a", "x"] == pytest.approx(0.7 - 0.9)
+    assert drop.loc["b", "x"] == pytest.approx(0.5 - 0.6)
+    with pytest.raises(ValueError, match="per-class"):
+        benchmark.per_class_drop(table.drop(columns=[c for c in table if c.startswith("f1_")]))

@@ -294,3 +294,25 @@ def test_attach_landmarks_cached(synth_faces, monkeypatch):
     assert np.array_equal(a.landmarks, b.landmarks)
     mdataset.attach_landmarks(ds, crop=False)  # other parameters: a miss
     assert len(calls) == 2 * len(ds)
+
+
+def test_mask_dataset_shares_one_cached_landmark_pass(synth_faces, monkeypatch):
+    # Real faces have no landmarks: every masking method (and notebook) must reuse one
+    # cached dlib pass instead of running dlib again per method.
+    monkeypatch.setattr(mdataset, "CACHE_MIN_FACES", 5)
+    ds = synth_faces.subset(np.arange(8))
+    true_lm = ds.landmarks.copy()
+    ds.landmarks = None
+    calls = []
+
+    def fake_estimate(image, crop=None):
+        calls.append(crop)
+        return true_lm[len(calls) - 1 - len(ds) * (len(calls) > len(ds))]
+
+    monkeypatch.setattr(mdataset, "estimate_landmarks", fake_estimate)
+    _, rep_c = mdataset.mask_dataset(ds, "celik", seed=0)
+    _, rep_a = mdataset.mask_dataset(ds, "awfm", seed=0)
+    assert len(calls) == len(ds)  # one landmark pass for two methods
+    assert rep_c.n_total == rep_a.n_total == len(ds)
+    assert rep_a.seconds_landmarks > 0  # the landmark time is reported with each method
+    assert ds.landmarks is None  # the caller's dataset is left as it was

@@ -135,3 +135,29 @@ def test_parameters_reach_the_notebook(tmp_path):
 
 def test_executed_notebooks_are_gitignored():
     assert "notebooks/_executed/" in (ROOT / ".gitignore").read_text()
+
+
+def test_relative_data_dir_reaches_the_notebook_as_an_absolute_path(tmp_path, monkeypatch):
+    # Notebooks run in their own folder; a DATA_DIR relative to where `make` ran must still
+    # point at the data (it did not, on FER2013: "neither a FER2013 folder nor dlib_faces").
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "mydata" / "validation").mkdir(parents=True)
+    _write_notebook(
+        tmp_path / "nbs" / "01_a.ipynb",
+        "from pathlib import Path\nassert Path(DATA_DIR).is_absolute(), DATA_DIR\n"
+        "assert (Path(DATA_DIR) / 'validation').is_dir(), DATA_DIR",
+    )
+    monkeypatch.chdir(tmp_path)
+    runner.run_notebook(tmp_path / "nbs" / "01_a.ipynb", tmp_path / "out", "smoke",
+                        data_dir="mydata")  # fmt: skip
+
+
+def test_manifest_of_separate_runs_names_each_notebook_commit(tmp_path, monkeypatch):
+    monkeypatch.setenv("MASKFER_FIGURES", str(tmp_path / "fig"))
+    for name in ("01_a", "02_b"):
+        _write_notebook(tmp_path / f"{name}.ipynb", "y = 2")
+        runner.run_all([tmp_path / f"{name}.ipynb"], "smoke", out_dir=tmp_path / "out",
+                       log=lambda *a, **k: None)  # fmt: skip
+    manifest = json.loads((tmp_path / "fig" / "manifest.json").read_text())
+    assert set(manifest["notebooks"]) == set(manifest["notebook_commits"]) == {"01_a", "02_b"}
+    assert manifest["total_seconds"] == pytest.approx(sum(manifest["notebooks"].values()), abs=0.2)

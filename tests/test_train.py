@@ -311,3 +311,48 @@ def test_trailing_batch_of_one_is_skipped_for_batchnorm(data):
     # 33 images in batches of 16: the 33rd would be a batch of one, which BatchNorm rejects.
     hist = fit(m, xtr[:33], ytr[:33], epochs=1, batch_size=16, monitor="loss", progress=False)
     assert len(hist) == 1 and np.isfinite(hist["loss"].iloc[0])
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_finished_run_is_loaded_not_retrained(framework, data, tmp_path):
+    xtr, ytr, xva, yva = data
+    build = keras_model if framework == "keras" else torch_model
+    kw = dict(epochs=3, batch_size=32, lr=1e-2, out_dir=tmp_path, progress=False)
+    first = fit(build(), xtr, ytr, xva, yva, **kw)
+    p_first = predict_proba(
+        load_model(tmp_path / ("model.keras" if framework == "keras" else "model.pt")), xva
+    )
+
+    # A fresh, untrained model of the same architecture: resuming loads the finished run.
+    fresh = build()
+    again = fit(fresh, xtr, ytr, xva, yva, **kw)
+    assert again.attrs.get("resumed") is True
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), first.reset_index(drop=True))
+    np.testing.assert_allclose(predict_proba(fresh, xva), p_first, atol=1e-5)
+
+    # A different budget or different data is a different run: trained, not loaded.
+    other = fit(build(), xtr, ytr, xva, yva, **{**kw, "epochs": 2})
+    assert "resumed" not in other.attrs and len(other) == 2
+    changed = fit(build(), xtr[::-1].copy(), ytr[::-1].copy(), xva, yva, **{**kw, "epochs": 2})
+    assert "resumed" not in changed.attrs
+    # resume=False retrains even when the run matches.
+    forced = fit(build(), xtr[::-1].copy(), ytr[::-1].copy(), xva, yva, **{**kw, "epochs": 2},
+                 resume=False)  # fmt: skip
+    assert "resumed" not in forced.attrs
+
+
+def test_interrupted_run_is_not_taken_for_finished(data, tmp_path):
+    xtr, ytr, xva, yva = data
+    kw = dict(epochs=2, batch_size=32, lr=1e-2, out_dir=tmp_path, progress=False)
+    fit(torch_model(), xtr, ytr, xva, yva, **kw)
+    assert (tmp_path / "fit.json").exists()
+
+    class Stop(Exception):
+        pass
+
+    def boom(xb, rng):  # a run that dies in its first batch
+        raise Stop
+
+    with pytest.raises(Stop):
+        fit(torch_model(), xtr, ytr, xva, yva, **{**kw, "augment": boom})
+    assert not (tmp_path / "fit.json").exists()

@@ -85,6 +85,8 @@ def train_evaluate(
         progress=progress,
     )
     pre_hist = None
+    run_name = run_name or name
+    out_dir = None if run_dir is None else f"{run_dir}/{run_name}"
     if pretrain is not None and pretrain_epochs > 0:
         px, pv = pretrain
         pre_hist = trainer.fit(
@@ -94,10 +96,9 @@ def train_evaluate(
             data.to_model_input(pv, input_shape),
             pv.labels,
             epochs=pretrain_epochs,
+            out_dir=None if out_dir is None else f"{out_dir}/pretrain",
             **fit_kw,
         )
-    run_name = run_name or name
-    out_dir = None if run_dir is None else f"{run_dir}/{run_name}"
     hist = trainer.fit(
         model,
         data.to_model_input(train, input_shape),
