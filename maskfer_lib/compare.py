@@ -139,3 +139,43 @@ def require_runs(run_dir) -> list[str]:
             "DATASET (e.g. `make reproduce ONLY=02,03,04,05`)"
         )
     return runs
+
+
+BUDGET_COLUMNS = [
+    "run", "paper", "task", "framework", "params", "width_mult", "input", "epochs", "pretrain_epochs", "train_s", "images_per_s", "accuracy_masked",
+    "accuracy_unmasked",
+]  # fmt: skip
+
+
+def training_budgets(run_dir) -> pd.DataFrame:
+    """What every run under ``run_dir`` was given and measured: epochs, training wall time
+    (sum of epoch seconds, as measured when it trained, also after a resumed rerun), median
+    training images/s and its test accuracies — one row per run with a ``summary.json``."""
+    import json
+    from pathlib import Path
+
+    rows = []
+    for name in ev.list_runs(run_dir):
+        path = Path(run_dir) / name / "summary.json"
+        if not path.exists():
+            continue
+        s = json.loads(path.read_text())
+        shape = s.get("input_shape")
+        rows.append(
+            {
+                "run": name,
+                "paper": s.get("paper", ""),
+                "task": s.get("task", "expression"),
+                "framework": s.get("framework"),
+                "params": s.get("params"),
+                "width_mult": s.get("width_mult"),
+                "input": "x".join(str(v) for v in shape) if shape else None,
+                "epochs": s.get("epochs"),
+                "pretrain_epochs": s.get("pretrain_epochs", 0),
+                "train_s": s.get("wall_time_s"),
+                "images_per_s": s.get("images_per_s"),
+                "accuracy_masked": s.get("accuracy_masked"),
+                "accuracy_unmasked": s.get("accuracy_unmasked"),
+            }
+        )
+    return pd.DataFrame(rows, columns=BUDGET_COLUMNS)

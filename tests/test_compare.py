@@ -59,3 +59,19 @@ def test_no_runs_names_the_notebooks_to_run(tmp_path):
         compare.require_runs(tmp_path)
     with pytest.raises(ValueError, match="no results"):
         compare.plot_confusion_panel({})
+
+
+def test_training_budgets_one_row_per_summarised_run(runs):
+    import pandas as pd
+
+    hist = pd.DataFrame(
+        {"seconds": [10.0, 12.0], "images_per_s": [100.0, 120.0], "val_accuracy": [0.5, 0.6]}
+    )
+    ev.save_run_summary(runs, "m1", model_name="m1", framework="keras", history=hist,
+                        input_shape=[48, 48, 1], accuracy_masked=4 / 6)  # fmt: skip
+    table = compare.training_budgets(runs).set_index("run")
+    assert list(table.index) == ["m1", "mcn"]  # m2 has no summary: not a budget row
+    assert table.loc["m1", "epochs"] == 2 and table.loc["m1", "train_s"] == pytest.approx(22.0)
+    assert table.loc["m1", "images_per_s"] == pytest.approx(110.0)
+    assert table.loc["m1", "input"] == "48x48x1"
+    assert table.loc["mcn", "task"] == "masked_vs_unmasked"
