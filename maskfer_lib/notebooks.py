@@ -39,6 +39,8 @@ class NotebookRun:
     notebook: str
     seconds: float
     output: Path
+    commit: str = ""
+    """The git commit the notebook ran at (a long run can span commits)."""
 
 
 def find_notebooks(folder: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
@@ -94,6 +96,7 @@ def run_notebook(
     abs_dir = str(Path(data_dir).resolve()) if data_dir else ""
     params = {"PROFILE": profile, "DATASET": dataset, "DATA_DIR": abs_dir, "SEED": seed}
     params.update(extra_parameters or {})
+    commit = _git_commit()
     start = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -107,7 +110,7 @@ def run_notebook(
         )
     except PapermillExecutionError as err:
         raise NotebookFailed(path, err.cell_index, err.exec_count, err.ename, err.evalue) from None
-    return NotebookRun(path.stem, time.perf_counter() - start, output)
+    return NotebookRun(path.stem, time.perf_counter() - start, output, commit)
 
 
 def run_all(
@@ -184,7 +187,7 @@ def write_manifest(
         "cores": cpu_count(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "notebooks": {r.notebook: round(r.seconds, 1) for r in runs},
-        "notebook_commits": {r.notebook: commit for r in runs},
+        "notebook_commits": {r.notebook: r.commit or commit for r in runs},
         "command": (
             f"make reproduce PROFILE={profile} DATASET={dataset} DATA_DIR={data_dir} SEED={seed}"
         ),
