@@ -52,8 +52,10 @@ def image_grid(
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, int(np.ceil(n / ncols)))
+    # Titles need their own height per row, or they overlap the row above.
+    title_h = 0.3 if titles is not None else 0.0
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.3), squeeze=False
+        nrows, ncols, figsize=(cell * ncols, (cell + title_h) * nrows + 0.3), squeeze=False
     )
     for ax in axes.ravel():
         ax.axis("off")
