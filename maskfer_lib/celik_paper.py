@@ -95,7 +95,7 @@ def table2_side_by_side(history: pd.DataFrame, epochs_paper: int = 250) -> pd.Da
     table = pd.concat(
         {f"paper ({epochs_paper} epochs)": TABLE2, f"ours ({len(history)} epochs)": ours}, axis=1
     )
-    return table.round(3)
+    return table.rename_axis("quantity").round(3)
 
 
 def table3_side_by_side(per_class: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +107,7 @@ def table3_side_by_side(per_class: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"per_class lacks columns {sorted(missing)}")
     ours = 100 * per_class.loc[list(CLASSES), ["one-vs-rest accuracy", "precision", "recall"]]
     ours.columns = ["accuracy", "precision", "recall"]
-    return pd.concat({"paper": TABLE3, "ours": ours}, axis=1).round(1)
+    return pd.concat({"paper": TABLE3, "ours": ours}, axis=1).rename_axis("class").round(1)
 
 
 def row_percent(cm) -> np.ndarray:

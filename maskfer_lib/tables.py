@@ -32,6 +32,11 @@ def save_table(
 def to_markdown(df: pd.DataFrame, index: bool = False, floatfmt: str = ".4g") -> str:
     """A GitHub-flavoured Markdown table (no ``tabulate`` dependency needed)."""
     frame = df.reset_index() if index else df
+    if isinstance(frame.columns, pd.MultiIndex):
+        # ("paper", "recall") -> "paper · recall"; the index column's ("index", "") -> "index"
+        frame = frame.set_axis(
+            [" · ".join(str(p) for p in c if str(p)) for c in frame.columns], axis=1
+        )
 
     def fmt(v):
         if isinstance(v, float):

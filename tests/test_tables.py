@@ -21,3 +21,16 @@ def test_labelled_index_is_kept_and_range_index_is_not(tmp_path):
     assert pd.read_csv(tmp_path / "l.csv").columns.tolist() == ["model", "acc"]
     tables.save_table(labelled.reset_index(), tmp_path, "r")
     assert pd.read_csv(tmp_path / "r.csv").columns.tolist() == ["model", "acc"]
+
+
+def test_multiindex_columns_read_as_joined_names(tmp_path):
+    import pandas as pd
+
+    from maskfer_lib.tables import to_markdown
+
+    df = pd.DataFrame(
+        [[1.0, 2.0]], columns=pd.MultiIndex.from_tuples([("paper", "recall"), ("ours", "recall")])
+    )
+    df.index = ["happy"]
+    md = to_markdown(df, index=True)
+    assert md.splitlines()[0] == "| index | paper · recall | ours · recall |"
