@@ -164,7 +164,7 @@ def training_budgets(run_dir) -> pd.DataFrame:
         rows.append(
             {
                 "run": name,
-                "paper": s.get("paper", ""),
+                "paper": s.get("paper") or _paper_of(s.get("model_name") or name),
                 "task": s.get("task", "expression"),
                 "framework": s.get("framework"),
                 "params": s.get("params"),
@@ -179,3 +179,13 @@ def training_budgets(run_dir) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+
+
+def _paper_of(model_name: str) -> str:
+    """The paper a registered model belongs to ('' for names the registry does not know)."""
+    from maskfer_lib.models import get_spec
+
+    try:
+        return get_spec(model_name).paper
+    except (KeyError, ValueError):
+        return ""

@@ -75,3 +75,10 @@ def test_training_budgets_one_row_per_summarised_run(runs):
     assert table.loc["m1", "images_per_s"] == pytest.approx(110.0)
     assert table.loc["m1", "input"] == "48x48x1"
     assert table.loc["mcn", "task"] == "masked_vs_unmasked"
+
+
+def test_training_budgets_names_the_paper_from_the_registry(tmp_path):
+    ev.save_run_summary(tmp_path, "putro_slim", model_name="putro_slim", framework="keras")
+    ev.save_run_summary(tmp_path, "mystery", model_name="mystery", framework="keras")
+    table = compare.training_budgets(tmp_path).set_index("run")
+    assert table.loc["putro_slim", "paper"] == "putro" and table.loc["mystery", "paper"] == ""
