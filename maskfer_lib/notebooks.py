@@ -196,19 +196,39 @@ def write_manifest(
     if path.exists():
         old = json.loads(path.read_text())
         if old.get("profile") == profile and old.get("dataset") == dataset:
+            # A rerun replaces a notebook's entry; the replaced one is kept in
+            # `earlier_runs`, so a quick rerun that loaded finished training (train.fit's
+            # resume) never hides what the first, full run cost.
+            manifest["earlier_runs"] = old.get("earlier_runs", []) + [
+                {
+                    "notebook": nb,
+                    "seconds": sec,
+                    "commit": old.get("notebook_commits", {}).get(nb, old.get("git_commit")),
+                }
+                for nb, sec in old.get("notebooks", {}).items()
+                if nb in manifest["notebooks"]
+            ]
             for key in ("notebooks", "notebook_commits"):
                 manifest[key] = {**old.get(key, {}), **manifest[key]}
     manifest["total_seconds"] = round(sum(manifest["notebooks"].values()), 1)
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     lines = ["# How these figures were made", ""]
     lines += [
-        f"- **{k}**: {v}" for k, v in manifest.items() if k not in ("notebooks", "notebook_commits")
+        f"- **{k}**: {v}"
+        for k, v in manifest.items()
+        if k not in ("notebooks", "notebook_commits", "earlier_runs")
     ]
     lines += ["", "| notebook | seconds | commit |", "| --- | --- | --- |"]
     lines += [
         f"| {k} | {v} | {manifest['notebook_commits'].get(k, '')} |"
         for k, v in sorted(manifest["notebooks"].items())
     ]
+    if manifest.get("earlier_runs"):
+        lines += ["", "Earlier runs of rerun notebooks (seconds, commit):", ""]
+        lines += [
+            f"- {r['notebook']}: {r['seconds']} s at {r['commit']}"
+            for r in manifest["earlier_runs"]
+        ]
     (path.parent / "manifest.md").write_text("\n".join(lines) + "\n")
     return path
 

@@ -158,6 +158,13 @@ def test_manifest_of_separate_runs_names_each_notebook_commit(tmp_path, monkeypa
         _write_notebook(tmp_path / f"{name}.ipynb", "y = 2")
         runner.run_all([tmp_path / f"{name}.ipynb"], "smoke", out_dir=tmp_path / "out",
                        log=lambda *a, **k: None)  # fmt: skip
+    first = json.loads((tmp_path / "fig" / "manifest.json").read_text())
+    runner.run_all([tmp_path / "01_a.ipynb"], "smoke", out_dir=tmp_path / "out",
+                   log=lambda *a, **k: None)  # fmt: skip
     manifest = json.loads((tmp_path / "fig" / "manifest.json").read_text())
     assert set(manifest["notebooks"]) == set(manifest["notebook_commits"]) == {"01_a", "02_b"}
+    # The rerun of 01_a replaced its entry; the first run's seconds are kept.
+    assert [r["notebook"] for r in manifest["earlier_runs"]] == ["01_a"]
+    assert manifest["earlier_runs"][0]["seconds"] == first["notebooks"]["01_a"]
+    assert "Earlier runs" in (tmp_path / "fig" / "manifest.md").read_text()
     assert manifest["total_seconds"] == pytest.approx(sum(manifest["notebooks"].values()), abs=0.2)
