@@ -316,3 +316,11 @@ def test_mask_dataset_shares_one_cached_landmark_pass(synth_faces, monkeypatch):
     assert rep_c.n_total == rep_a.n_total == len(ds)
     assert rep_a.seconds_landmarks > 0  # the landmark time is reported with each method
     assert ds.landmarks is None  # the caller's dataset is left as it was
+
+    # Faces that already carry landmarks (here: masked faces, whose meta came from the
+    # landmarked split) cost no dlib time; the split's seconds are not charged to them.
+    masked, _ = mdataset.mask_dataset(ds, "celik", seed=0)
+    sub = masked.subset(np.arange(6))
+    sub.meta = {**sub.meta, "landmark_seconds": 1000.0}  # as inherited from a big split
+    _, rep_sub = mdataset.mask_dataset(sub, "awfm", seed=0)
+    assert rep_sub.seconds_landmarks < 1.0
