@@ -18,3 +18,14 @@ except Exception:  # ImportError, or a broken triton: nothing here uses a GPU
     pass
 
 __version__ = "0.1.0"
+
+
+def predict(images, model: str):
+    """Class probabilities (N, K) of a shipped model for uint8 face crops (N, H, W, 1 or 3).
+
+    ``model`` names a file of ``maskfer_lib/weights/`` (its stem); the columns follow its
+    JSON card's ``class_names``. See :func:`maskfer_lib.shipped.predict`.
+    """
+    from maskfer_lib.shipped import predict as _predict
+
+    return _predict(images, model)

@@ -22,17 +22,15 @@ as soon as it finishes, so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from maskfer_lib import evaluate as ev
-from maskfer_lib.config import Profile, TrainCfg, seed_everything
-from maskfer_lib.models import build_model, count_params, get_spec
+from maskfer_lib.config import Profile, TrainCfg
+from maskfer_lib.models import build_model, get_spec
 from maskfer_lib.records import FaceDataset
 
 DEFAULT_MODELS = (
@@ -118,7 +116,7 @@ def run_one(
     path = Path(out_dir) / setup.tag() / f"{tag}.json"
     if path.exists():
         return json.loads(path.read_text())
-    from maskfer_lib import train
+    from maskfer_lib.runs import train_and_record
 
     spec = get_spec(name)
     shape = (setup.input_size, setup.input_size, spec.input_shape[2])
@@ -127,44 +125,29 @@ def run_one(
         from maskfer_lib.data import cap_per_class
 
         train_ds = cap_per_class(train_ds, setup.train_per_class, seed)
-    seed_everything(seed)
-    model = build_model(
-        name, num_classes=train_ds.num_classes, input_shape=shape, width_mult=width_mult
-    )
-    xtr, xva, xte = (_inputs(d, setup.input_size, shape[2]) for d in (train_ds, val_ds, test_ds))
-    cfg = setup.train
-    start = time.perf_counter()
-    history = train.fit(
-        model,
-        xtr,
-        train_ds.labels,
-        xva,
-        val_ds.labels,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        max_steps_per_epoch=cfg.max_steps_per_epoch,
-        seed=seed,
-        progress=False,
-    )
-    train_s = time.perf_counter() - start
-    proba = train.predict_proba(model, xte)
-    res = ev.evaluate(test_ds.labels, proba, test_ds.class_names)
+    run = train_and_record(
+        name, train_ds, val_ds, {"test": test_ds}, cfg=replace(setup.train, width_mult=width_mult),
+        class_names=test_ds.class_names, input_shape=shape, seed=seed, progress=False,
+    )  # fmt: skip
+    res = run.results["test"]
     row = {
         "model": name,
         "paper": spec.paper,
         "framework": spec.framework,
         "condition": condition,
         "seed": seed,
+        "recipe": run.recipe,
         "accuracy": res.accuracy,
+        "balanced_accuracy": res.balanced_accuracy,
+        "majority": res.majority,
         "macro_f1": res.macro_f1,
         **{f"f1_{c}": float(res.report.loc[c, "f1"]) for c in res.class_names},
-        "params": count_params(model),
+        "params": run.params,
         "width_mult": width_mult,
         "input_shape": list(shape),
-        "epochs": int(len(history)),
-        "train_seconds": train_s,
-        "train_images_per_s": float(history["images_per_s"].median()),
+        "epochs": int(len(run.history)),
+        "train_seconds": float(run.history["seconds"].sum()),
+        "train_images_per_s": float(run.history["images_per_s"].median()),
         "n_train": len(train_ds),
         "n_test": len(test_ds),
     }

@@ -30,15 +30,20 @@ class RunConfusions:
     """Runs left out because they classify something else (e.g. MCN: masked vs unmasked)."""
 
     def table(self) -> pd.DataFrame:
-        """One row per run: accuracy and macro F1 on each split, and the masked − unmasked drop."""
+        """One row per run: accuracy beside the split's majority-class baseline, balanced
+        accuracy, macro F1, whether it predicts a single class, and the masked − unmasked
+        drop."""
         rows = []
         for name, by_split in self.results.items():
             row = {"run": name}
             for split, res in by_split.items():
                 tag = split.removeprefix("test_")
                 row[f"accuracy_{tag}"] = res.accuracy
+                row[f"majority_{tag}"] = res.majority
+                row[f"balanced_accuracy_{tag}"] = res.balanced_accuracy
                 row[f"macro_f1_{tag}"] = res.macro_f1
                 row[f"n_{tag}"] = res.n
+                row[f"one_class_{tag}"] = res.predicts_one_class
             if {"test_masked", "test_unmasked"} <= by_split.keys():
                 row["drop_masked_minus_unmasked"] = (
                     by_split["test_masked"].accuracy - by_split["test_unmasked"].accuracy
@@ -142,8 +147,9 @@ def require_runs(run_dir) -> list[str]:
 
 
 BUDGET_COLUMNS = [
-    "run", "paper", "task", "framework", "params", "width_mult", "input", "epochs", "pretrain_epochs", "train_s", "images_per_s", "accuracy_masked",
-    "accuracy_unmasked",
+    "run", "paper", "task", "framework", "params", "width_mult", "input", "epochs",
+    "pretrain_epochs", "train_s", "images_per_s", "recipe", "accuracy_masked", "majority_masked",
+    "accuracy_unmasked", "majority_unmasked",
 ]  # fmt: skip
 
 
@@ -174,8 +180,11 @@ def training_budgets(run_dir) -> pd.DataFrame:
                 "pretrain_epochs": s.get("pretrain_epochs", 0),
                 "train_s": s.get("wall_time_s"),
                 "images_per_s": s.get("images_per_s"),
+                "recipe": s.get("recipe"),
                 "accuracy_masked": s.get("accuracy_masked"),
+                "majority_masked": s.get("majority_masked"),
                 "accuracy_unmasked": s.get("accuracy_unmasked"),
+                "majority_unmasked": s.get("majority_unmasked"),
             }
         )
     return pd.DataFrame(rows, columns=BUDGET_COLUMNS)

@@ -3,7 +3,7 @@
 Three profiles:
     smoke: seconds per notebook; used by the test suite.
     quick: ``make reproduce`` — all notebooks together within 30 minutes on 2 cores.
-    paper: the papers' own epochs, batch sizes and input sizes (days on a CPU).
+    paper: the papers' own epochs, batch sizes, input sizes and recipes (days on a CPU).
     real: a real dataset (FER2013) at full size, every model within about 2 hours on 2 cores.
 
 Profiles are plain frozen dataclasses so a notebook can print the one it runs with.
@@ -36,6 +36,15 @@ class TrainCfg:
     """Channel multiplier for heavy baselines; < 1 only in smoke/quick, documented there."""
     max_steps_per_epoch: int | None = None
     """Cap on batches per epoch (smoke only), so a notebook finishes in seconds."""
+    dropout: float | None = None
+    """Dropout rate handed to the model's builder (``None``: the builder's default); for
+    models whose paper fixes the layers but not the rate."""
+    input_size: int | None = None
+    """Square input size the notebooks feed this model (``None``: the notebook's default,
+    usually the paper's); set where a size was measured to train better (see the profile)."""
+    recipe: str = "modern"
+    """The training recipe (``maskfer_lib.recipe``): ``"modern"``, ``"paper"`` (the model's
+    paper's own), or any name in ``recipe.RECIPES``."""
 
 
 @dataclass(frozen=True)
@@ -179,13 +188,13 @@ PROFILES: dict[str, Profile] = {
         kfolds=10,
         timing_runs=1000,
         timing_warmup=50,
-        default_train=TrainCfg(epochs=100, batch_size=64, lr=1e-3),
+        default_train=TrainCfg(epochs=100, batch_size=64, lr=1e-3, recipe="paper"),
         train={
-            # Çelik & Gören: 250 epochs, Adam, batch 64 (paper Sec. 3).
-            "celik_cnn": TrainCfg(epochs=250, batch_size=64, lr=1e-3),
+            # Çelik & Gören: 250 epochs, Adam (paper Sec. 3); no batch size is given: 64.
+            "celik_cnn": TrainCfg(epochs=250, batch_size=64, lr=1e-3, recipe="paper"),
             # Putro et al.: Adam lr 1e-4, eps 1e-7, batch 128, x0.75 after 20 flat epochs.
-            "putro_slim": TrainCfg(epochs=300, batch_size=128, lr=1e-4),
-            "putro_slim_rgc": TrainCfg(epochs=300, batch_size=128, lr=1e-4),
+            "putro_slim": TrainCfg(epochs=300, batch_size=128, lr=1e-4, recipe="paper"),
+            "putro_slim_rgc": TrainCfg(epochs=300, batch_size=128, lr=1e-4, recipe="paper"),
             "benchmark": TrainCfg(epochs=50, batch_size=64, lr=1e-3),
         },
     ),

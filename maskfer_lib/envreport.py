@@ -122,3 +122,22 @@ def datasets_present(data_dir: str | Path | None = None) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def git_commit() -> str:
+    """HEAD's hash, with ``+uncommitted-changes`` when tracked files differ from it."""
+    import subprocess
+
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return head + ("+uncommitted-changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"

@@ -51,6 +51,11 @@ class EvalResult:
             classes absent from ``y_true`` are NaN.
         class_names: label names, index order.
         y_true, y_pred: the labels the numbers came from.
+        balanced_accuracy: mean per-class recall (scikit-learn's ``balanced_accuracy_score``
+            over the classes present in ``y_true``).
+        majority: accuracy of always predicting the most frequent class of ``y_true`` —
+            the baseline a trained model must beat.
+        chance: 1 / K, the accuracy of uniform guessing.
     """
 
     accuracy: float
@@ -61,6 +66,21 @@ class EvalResult:
     class_names: tuple[str, ...]
     y_true: np.ndarray = field(repr=False)
     y_pred: np.ndarray = field(repr=False)
+    balanced_accuracy: float = float("nan")
+    majority: float = float("nan")
+    chance: float = float("nan")
+
+    @property
+    def majority_class(self) -> str:
+        """Name of the most frequent class of ``y_true``."""
+        return self.class_names[
+            int(np.bincount(self.y_true, minlength=len(self.class_names)).argmax())
+        ]
+
+    @property
+    def predicts_one_class(self) -> bool:
+        """True when every prediction is the same class (a collapsed model)."""
+        return len(np.unique(self.y_pred)) == 1
 
     @property
     def n(self) -> int:
@@ -68,8 +88,14 @@ class EvalResult:
         return len(self.y_true)
 
     def summary(self) -> dict:
-        """Flat dict: accuracy, macro_f1 and per-class F1 (``f1_<class>``)."""
-        out = {"accuracy": self.accuracy, "macro_f1": self.macro_f1}
+        """Flat dict: accuracy, the baselines, macro_f1 and per-class F1 (``f1_<class>``)."""
+        out = {
+            "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
+            "majority": self.majority,
+            "chance": self.chance,
+            "macro_f1": self.macro_f1,
+        }
         for c in self.class_names:
             out[f"f1_{c}"] = float(self.report.loc[c, "f1"])
         return out
@@ -81,7 +107,12 @@ def evaluate(y_true, proba_or_pred, class_names) -> EvalResult:
     ``proba_or_pred`` is either (N, K) probabilities/scores (argmax taken) or (N,) predicted
     labels. Classes with no predictions get precision 0 (scikit-learn's ``zero_division=0``).
     """
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
 
     class_names = tuple(class_names)
     k = len(class_names)
@@ -128,7 +159,19 @@ def evaluate(y_true, proba_or_pred, class_names) -> EvalResult:
         class_names=class_names,
         y_true=y_true,
         y_pred=y_pred,
+        balanced_accuracy=float(balanced_accuracy_score(y_true, y_pred)),
+        **baselines(y_true, k),
     )
+
+
+def baselines(y_true, num_classes: int) -> dict:
+    """``{"majority", "chance"}``: accuracy of always predicting the most frequent class of
+    ``y_true``, and of uniform guessing (1 / ``num_classes``)."""
+    y_true = np.asarray(y_true).astype(np.int64).ravel()
+    if len(y_true) == 0:
+        raise ValueError("baselines() got no labels")
+    counts = np.bincount(y_true, minlength=num_classes)
+    return {"majority": float(counts.max() / counts.sum()), "chance": 1.0 / num_classes}
 
 
 def kfold_summary(results, ddof: int = 1) -> pd.DataFrame:
@@ -188,7 +231,8 @@ def celik_printed_precision(cm) -> np.ndarray:
 # --------------------------------------------------------------------------- runs on disk
 
 
-def _run_path(run_dir, name: str) -> Path:
+def run_path(run_dir, name: str) -> Path:
+    """The folder of run ``name`` under ``run_dir`` (a plain folder name, checked)."""
     if not name or "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"run name must be a plain folder name; got {name!r}")
     return Path(run_dir) / name
@@ -234,7 +278,7 @@ def save_predictions(
         if clash:
             raise ValueError(f"extra_cols reuse reserved column names {sorted(clash)}")
         df = pd.concat([df, extra.reset_index(drop=True)], axis=1)
-    path = _run_path(run_dir, name) / f"predictions_{split}.csv"
+    path = run_path(run_dir, name) / f"predictions_{split}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(path, index=False)
     return path
@@ -245,7 +289,7 @@ def load_predictions(run_dir, name: str, split: str = "test"):
 
     Class names and their order come from the ``p_<class>`` columns.
     """
-    path = _run_path(run_dir, name) / f"predictions_{split}.csv"
+    path = run_path(run_dir, name) / f"predictions_{split}.csv"
     if not path.exists():
         have = (
             sorted(p.name for p in path.parent.glob("predictions_*.csv"))
@@ -341,7 +385,7 @@ def save_run_summary(
         "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
         **extra,
     }
-    path = _run_path(run_dir, name) / "summary.json"
+    path = run_path(run_dir, name) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_jsonable(summary), indent=2, default=str))
     return path
@@ -349,7 +393,7 @@ def save_run_summary(
 
 def load_run_summary(run_dir, name: str) -> dict:
     """Read ``run_dir/name/summary.json``."""
-    path = _run_path(run_dir, name) / "summary.json"
+    path = run_path(run_dir, name) / "summary.json"
     if not path.exists():
         raise FileNotFoundError(
             f"no run summary at {path}; runs here: {list_runs(run_dir) or 'none'}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maskfer_lib.config import PROFILES, ROOT, figures_dir
+from maskfer_lib.envreport import git_commit
 
 NOTEBOOKS_DIR = ROOT / "notebooks"
 KERNEL_NAME = "maskfer"
@@ -96,7 +97,7 @@ def run_notebook(
     abs_dir = str(Path(data_dir).resolve()) if data_dir else ""
     params = {"PROFILE": profile, "DATASET": dataset, "DATA_DIR": abs_dir, "SEED": seed}
     params.update(extra_parameters or {})
-    commit = _git_commit()
+    commit = git_commit()
     start = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -144,24 +145,6 @@ def run_all(
     return runs
 
 
-def _git_commit() -> str:
-    import subprocess
-
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        return head + ("+uncommitted-changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-
-
 def write_manifest(
     runs: list[NotebookRun], profile: str, dataset: str, data_dir: str, seed: int
 ) -> Path:
@@ -175,7 +158,7 @@ def write_manifest(
 
     from maskfer_lib.envreport import cpu_count, cpu_model
 
-    commit = _git_commit()
+    commit = git_commit()
     manifest = {
         "git_commit": commit,
         "profile": profile,

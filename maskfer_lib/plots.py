@@ -89,11 +89,20 @@ def image_grid(
     return fig
 
 
-def plot_history(history, title: str | None = None):
+def draw_baselines(ax, majority: float | None = None, chance: float | None = None, scale=1.0):
+    """Horizontal majority-class and chance lines on an accuracy axis (``scale`` 100 for %)."""
+    if majority is not None:
+        ax.axhline(scale * majority, color="tab:red", ls="--", lw=1, label="majority class")
+    if chance is not None:
+        ax.axhline(scale * chance, color="gray", ls=":", lw=1, label="chance")
+
+
+def plot_history(history, title: str | None = None, majority=None, chance=None):
     """Training curves from a ``train.fit`` history: loss and accuracy, train vs validation.
 
     Two panels (loss, accuracy) sharing the epoch axis; validation curves are drawn only
-    where the history has them. Returns the figure.
+    where the history has them; ``majority`` and ``chance`` (fractions, e.g. of the
+    validation split) are drawn as lines on the accuracy panel. Returns the figure.
     """
     import pandas as pd
 
@@ -106,10 +115,12 @@ def plot_history(history, title: str | None = None):
         val = f"val_{metric}"
         if val in h and h[val].notna().any():
             ax.plot(epochs, h[val], marker=marker, ms=3, label="validation")
+        if metric == "accuracy":
+            draw_baselines(ax, majority, chance)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, fontsize=8)
     axes[1].set_ylim(0, 1.0)
     axes[0].set_title("loss (cross-entropy)")
     axes[1].set_title("accuracy")
@@ -209,5 +220,37 @@ def plot_confusion_pair(
     axes[1].set_ylabel("")
     if suptitle:
         fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_time_to_accuracy(histories: dict, title: str | None = None, majority=None, chance=None):
+    """Validation accuracy against cumulative training minutes, one line per run.
+
+    ``histories`` maps a run name to its ``train.fit`` history (``seconds`` and
+    ``val_accuracy`` columns). A line ends at its run's last epoch; the best epoch is marked.
+    ``majority``/``chance`` (fractions) are drawn as horizontal lines.
+    """
+    import pandas as pd
+
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    for name, h in histories.items():
+        h = pd.DataFrame(h)
+        if h.empty or h["val_accuracy"].isna().all():
+            continue
+        minutes = h["seconds"].cumsum() / 60
+        (line,) = ax.plot(minutes, 100 * h["val_accuracy"], marker="o", ms=2.5, lw=1.2,
+                          label=name)  # fmt: skip
+        best = int(h["val_accuracy"].to_numpy().argmax())
+        ax.plot(minutes.iloc[best], 100 * h["val_accuracy"].iloc[best], "*", ms=9,
+                color=line.get_color())  # fmt: skip
+    draw_baselines(ax, majority, chance, scale=100)
+    ax.set_xscale("log")
+    ax.set_xlabel("training time (minutes, log scale; ★ = best epoch)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(frameon=False, fontsize=8, ncol=2, loc="best")
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     return fig

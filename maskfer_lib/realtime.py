@@ -18,7 +18,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -563,7 +563,7 @@ def train_small_model(
     Trains ``name`` at ``size``×``size`` on the dataset's train split for a few epochs
     (smoke: 1 epoch on 64 faces). Returns ``(model, input_shape, class_names, val_accuracy)``.
     """
-    from . import config, data, models, train
+    from . import config, data, models, runs
 
     prof = config.get_profile(profile)
     config.seed_everything(seed)
@@ -573,21 +573,17 @@ def train_small_model(
     if len(tr) > cap:
         tr = tr.subset(np.random.default_rng(seed).choice(len(tr), cap, replace=False))
     shape = (size, size, models.get_spec(name).input_shape[2])
-    model = models.build_model(name, num_classes=tr.num_classes, input_shape=shape)
-    hist = train.fit(
-        model,
-        data.to_model_input(tr, shape),
-        tr.labels,
-        data.to_model_input(va, shape),
-        va.labels,
-        epochs=epochs or (1 if prof.name == "smoke" else 4),
-        batch_size=64,
-        lr=2e-3,
-        max_steps_per_epoch=2 if prof.name == "smoke" else None,
-        seed=seed,
-        progress=False,
+    base = prof.train_cfg(name)
+    cfg = replace(
+        base,
+        epochs=epochs or (1 if prof.name == "smoke" else base.epochs),
+        max_steps_per_epoch=2 if prof.name == "smoke" else base.max_steps_per_epoch,
     )
-    return model, shape, tr.class_names, float(hist["val_accuracy"].iloc[-1])
+    run = runs.train_and_record(
+        name, tr, va, {"val": va}, cfg=cfg, class_names=tr.class_names, input_shape=shape,
+        seed=seed, progress=False,
+    )  # fmt: skip
+    return run.model, shape, tr.class_names, float(run.history["val_accuracy"].max())
 
 
 def make_synth_video(

@@ -273,12 +273,14 @@ def choose_native_path(
 # --------------------------------------------------------------------------- ONNX
 
 
-def export_onnx(model, path: str | Path, input_shape=None) -> Path:
-    """Export ``model`` to ONNX at batch 1, float32 input in the framework's own layout.
+def export_onnx(model, path: str | Path, input_shape=None, batch: int | None = 1) -> Path:
+    """Export ``model`` to ONNX, float32 input in the framework's own layout.
 
-    Keras: ``model.export(path, format="onnx")`` (tf2onnx) with a fixed (1, H, W, C)
-    signature. torch: the logits of ``model`` (see :func:`explain.wrap_logits`) through
-    ``torch.onnx.export`` — the TorchScript exporter first, the dynamo exporter as fallback.
+    ``batch`` fixes the batch size (1: what timing measures); ``None`` leaves it dynamic
+    (shipped weights). Keras: ``model.export(path, format="onnx")`` (tf2onnx) with a
+    (batch, H, W, C) signature. torch: the logits of ``model`` (see
+    :func:`explain.wrap_logits`) through ``torch.onnx.export`` — the TorchScript exporter
+    first, the dynamo exporter as fallback.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -286,7 +288,7 @@ def export_onnx(model, path: str | Path, input_shape=None) -> Path:
     if framework(model) == "keras":
         import tensorflow as tf
 
-        spec = [tf.TensorSpec((1, *shape), tf.float32, name="input")]
+        spec = [tf.TensorSpec((batch, *shape), tf.float32, name="input")]
         if not getattr(model, "_called", True):
             model(np.zeros((1, *shape), np.float32), training=False)
         model.export(str(path), format="onnx", input_signature=spec, verbose=False)
@@ -294,15 +296,14 @@ def export_onnx(model, path: str | Path, input_shape=None) -> Path:
     import torch
 
     net = wrap_logits(model).eval()
-    dummy = torch.zeros(1, shape[2], shape[0], shape[1])
+    dummy = torch.zeros(batch or 2, shape[2], shape[0], shape[1])
+    names = {"input_names": ["input"], "output_names": ["logits"]}
     try:
-        torch.onnx.export(
-            net, (dummy,), str(path), input_names=["input"], output_names=["logits"], dynamo=False
-        )
+        axes = None if batch else {"input": {0: "n"}, "logits": {0: "n"}}
+        torch.onnx.export(net, (dummy,), str(path), dynamic_axes=axes, dynamo=False, **names)
     except Exception:  # noqa: BLE001 - e.g. an op the legacy exporter lacks
-        torch.onnx.export(
-            net, (dummy,), str(path), input_names=["input"], output_names=["logits"], dynamo=True
-        )
+        shapes = None if batch else ({0: torch.export.Dim("n", min=1)},)
+        torch.onnx.export(net, (dummy,), str(path), dynamic_shapes=shapes, dynamo=True, **names)
     return path
 
 

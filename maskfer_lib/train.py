@@ -13,11 +13,12 @@ Conventions
     Keras models end in a softmax (the registry's contract); ``fit`` checks this on a few
     training images and switches to ``from_logits`` losses if a model outputs logits.
 
-Loss: sparse categorical cross-entropy on integer labels. Çelik & Gören used categorical
-cross-entropy on one-hot labels; the two are the same function of the same numbers.
+Loss: categorical cross-entropy on (optionally label-smoothed) one-hot targets, with
+optional per-class weights — the same objective in both frameworks.
 
-Optimiser: Adam with ``epsilon=adam_epsilon`` (1e-7, Keras' default and Putro's value) in both
-frameworks, so torch runs do not silently use torch's 1e-8.
+Optimiser, schedule, augmentation, label smoothing and class balancing come from a
+:class:`~maskfer_lib.recipe.Recipe` (``recipe=``, default ``"modern"``); the recipe is
+recorded part by part in ``fit.json`` and in the run's fingerprint.
 
 History columns (both frameworks): epoch, loss, accuracy, val_loss, val_accuracy, lr,
 seconds, images_per_s. ``loss``/``accuracy`` are the means over the epoch's training
@@ -34,11 +35,12 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from maskfer_lib.recipe import Recipe, get_recipe
 
 HISTORY_COLUMNS = [
     "epoch",
@@ -51,18 +53,6 @@ HISTORY_COLUMNS = [
     "images_per_s",
 ]
 """Columns of the history DataFrame returned by :func:`fit` (identical for both frameworks)."""
-
-PUTRO_REDUCE_LR = {"factor": 0.75, "patience": 20, "monitor": "val_accuracy"}
-"""Putro et al.: learning rate x 0.75 after 20 epochs without gain."""
-
-KERAS_REDUCE_LR = {"factor": 0.1, "patience": 10, "monitor": "val_loss", "min_delta": 1e-4}
-"""Keras' ``ReduceLROnPlateau`` defaults; Çelik & Gören used that callback without stating
-its settings, so ``reduce_lr=True`` means these."""
-
-SHIFT_FLIP_MAX_SHIFT = 0.1
-"""Largest shift of ``augment="shift_flip"``, as a fraction of height/width. Hayashi et al.
-state "parallel shifts and random horizontal flips" without a range; 10 % is the common
-Keras ``width_shift_range`` choice."""
 
 _EPS = 1e-7
 
@@ -102,35 +92,6 @@ def _check_xy(x, y, name: str):
     if len(y) != len(x):
         raise ValueError(f"{name}: {len(x)} images but {len(y)} labels")
     return x, y
-
-
-def shift_flip(xb: np.ndarray, rng: np.random.Generator, max_shift: float = SHIFT_FLIP_MAX_SHIFT):
-    """Random translation (edge pixels repeated) and horizontal flip of a batch (N, H, W, C).
-
-    Hayashi et al.'s augmentation ("parallel shifts and random horizontal flips"); returns a
-    new array, the input is not modified.
-    """
-    n, h, w, _ = xb.shape
-    mh, mw = int(round(max_shift * h)), int(round(max_shift * w))
-    padded = np.pad(xb, ((0, 0), (mh, mh), (mw, mw), (0, 0)), mode="edge")
-    dy = rng.integers(-mh, mh + 1, size=n)
-    dx = rng.integers(-mw, mw + 1, size=n)
-    flip = rng.random(n) < 0.5
-    out = np.empty_like(xb)
-    for i in range(n):
-        crop = padded[i, mh + dy[i] : mh + dy[i] + h, mw + dx[i] : mw + dx[i] + w]
-        out[i] = crop[:, ::-1] if flip[i] else crop
-    return out
-
-
-def _resolve_augment(augment) -> Callable | None:
-    if augment is None:
-        return None
-    if callable(augment):
-        return augment
-    if augment == "shift_flip":
-        return shift_flip
-    raise ValueError(f"augment must be None, 'shift_flip' or a callable(xb, rng); got {augment!r}")
 
 
 def _resolve_class_weight(class_weight, y: np.ndarray, k: int) -> np.ndarray | None:
@@ -188,36 +149,50 @@ class _KerasBackend:
     name = "keras"
     checkpoint_name = "model.keras"
 
-    def __init__(self, model, x_probe, lr, optimizer, adam_epsilon, class_weight_vec):
+    def __init__(self, model, x_probe, lr: float, recipe: Recipe, num_classes: int):
         import keras
 
         self.keras = keras
         self.model = model
+        self.num_classes = num_classes
         probe = np.asarray(model.predict_on_batch(x_probe))
         self.outputs_proba = _looks_like_proba(probe)
-        if optimizer == "adam":
-            opt = keras.optimizers.Adam(learning_rate=lr, epsilon=adam_epsilon)
-        elif optimizer == "sgd":
-            opt = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+        wd = recipe.weight_decay
+        if recipe.optimizer == "adam":
+            opt = keras.optimizers.Adam(learning_rate=lr, epsilon=recipe.adam_epsilon)
+        elif recipe.optimizer == "adamw":
+            opt = keras.optimizers.AdamW(
+                learning_rate=lr, weight_decay=wd, epsilon=recipe.adam_epsilon
+            )
         else:
-            raise ValueError(f"optimizer must be 'adam' or 'sgd'; got {optimizer!r}")
+            opt = keras.optimizers.SGD(
+                learning_rate=lr, momentum=0.9, nesterov=True, weight_decay=wd or None
+            )
+        if wd and recipe.optimizer != "adam":
+            # Biases and BatchNorm scales/offsets are not decayed (torch side: same rule).
+            opt.exclude_from_weight_decay(
+                var_list=[v for v in model.trainable_variables if len(v.shape) <= 1]
+            )
         # Recompiling replaces any optimiser state a builder may have set up: every fit()
         # starts the optimiser afresh (pre-train -> fine-tune is two fit() calls).
         model.compile(
             optimizer=opt,
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not self.outputs_proba),
-            metrics=["accuracy"],
+            loss=keras.losses.CategoricalCrossentropy(
+                from_logits=not self.outputs_proba, label_smoothing=recipe.label_smoothing
+            ),
+            metrics=["categorical_accuracy"],
         )
-        self.class_weight = (
-            None if class_weight_vec is None else dict(enumerate(class_weight_vec.tolist()))
-        )
+        self._eye = np.eye(num_classes, dtype=np.float32)
 
-    def train_batch(self, xb, yb):
-        logs = self.model.train_on_batch(xb, yb, class_weight=self.class_weight, return_dict=True)
-        return float(logs["loss"]), float(logs.get("accuracy", logs.get("compile_metrics", np.nan)))
+    def train_batch(self, xb, yb, sample_weight=None):
+        logs = self.model.train_on_batch(
+            xb, self._eye[yb], sample_weight=sample_weight, return_dict=True
+        )
+        acc = next((float(v) for k, v in logs.items() if "accuracy" in k), float("nan"))
+        return float(logs["loss"]), acc
 
     def eval_batches(self, x, y, batch_size):
-        """(loss, accuracy) on (x, y) in inference mode."""
+        """(loss, accuracy) on (x, y) in inference mode (plain cross-entropy)."""
         p = _predict_keras(self.model, x, batch_size, self.outputs_proba)
         return _ce_from_proba(p, y), float(np.mean(p.argmax(1) == y))
 
@@ -227,7 +202,7 @@ class _KerasBackend:
         )
 
     def set_lr(self, lr: float) -> None:
-        self.model.optimizer.learning_rate = lr
+        self.model.optimizer.learning_rate.assign(lr)
 
     def get_state(self):
         return [np.array(w, copy=True) for w in self.model.get_weights()]
@@ -242,30 +217,38 @@ class _TorchBackend:
     name = "torch"
     checkpoint_name = "model.pt"
 
-    def __init__(self, model, x_probe, lr, optimizer, adam_epsilon, class_weight_vec):
+    def __init__(self, model, x_probe, lr: float, recipe: Recipe, num_classes: int):
+        import inspect
+
         import torch
 
         self.torch = torch
         self.model = model
-        params = list(model.parameters())
+        self.label_smoothing = recipe.label_smoothing
+        params = [p for p in model.parameters() if p.requires_grad]
         self.device = params[0].device if params else torch.device("cpu")
-        if optimizer == "adam":
-            self.opt = torch.optim.Adam(params, lr=lr, eps=adam_epsilon)
-        elif optimizer == "sgd":
-            self.opt = torch.optim.SGD(params, lr=lr, momentum=0.9)
+        wd = recipe.weight_decay
+        groups = [
+            {"params": [p for p in params if p.ndim > 1], "weight_decay": wd},
+            # Biases and BatchNorm scales/offsets are not decayed (Keras side: same rule).
+            {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0},
+        ]
+        groups = [g for g in groups if g["params"]]
+        if recipe.optimizer == "adam":
+            self.opt = torch.optim.Adam(params, lr=lr, eps=recipe.adam_epsilon)
+        elif recipe.optimizer == "adamw":
+            self.opt = torch.optim.AdamW(groups, lr=lr, eps=recipe.adam_epsilon)
         else:
-            raise ValueError(f"optimizer must be 'adam' or 'sgd'; got {optimizer!r}")
-        self.has_custom_loss = hasattr(model, "compute_loss")
-        self.cw = (
-            None
-            if class_weight_vec is None
-            else torch.tensor(class_weight_vec, dtype=torch.float32, device=self.device)
-        )
-        if self.cw is not None and self.has_custom_loss:
-            raise ValueError(
-                f"{type(model).__name__} defines compute_loss(), which takes no class weights; "
-                "pass class_weight=None or balance the training set instead"
-            )
+            self.opt = torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+        self.custom_loss = getattr(model, "compute_loss", None)
+        if self.custom_loss is not None:
+            takes = inspect.signature(self.custom_loss).parameters
+            for arg, needed in (("label_smoothing", self.label_smoothing), ("reduction", True)):
+                if needed and arg not in takes:
+                    raise TypeError(
+                        f"{type(model).__name__}.compute_loss(outputs, y) takes no {arg!r}; "
+                        f"add the argument (see maskfer_lib.models.torch.common)"
+                    )
 
     def _tensor(self, xb):
         return self.torch.from_numpy(np.ascontiguousarray(xb.transpose(0, 3, 1, 2))).to(self.device)
@@ -280,25 +263,35 @@ class _TorchBackend:
             )
         return out
 
-    def _loss(self, out, yt):
+    def _loss(self, out, yt, sample_weight=None, smoothing: float = 0.0):
         F = self.torch.nn.functional
-        if self.has_custom_loss:
-            return self.model.compute_loss(out, yt)
-        logits = self._logits(out)
-        if self.cw is None:
-            return F.cross_entropy(logits, yt)
-        # Mean of weighted per-sample losses, as Keras' class_weight does (not torch's
+        if self.custom_loss is not None:
+            kw = {"reduction": "none"} if sample_weight is not None else {}
+            if smoothing:
+                kw["label_smoothing"] = smoothing
+            loss = self.custom_loss(out, yt, **kw)
+        else:
+            loss = F.cross_entropy(
+                self._logits(out),
+                yt,
+                label_smoothing=smoothing,
+                reduction="none" if sample_weight is not None else "mean",
+            )
+        if sample_weight is None:
+            return loss
+        # Mean of weighted per-sample losses, as Keras' sample weights give (not torch's
         # weight-normalised mean), so both frameworks optimise the same objective.
-        return (F.cross_entropy(logits, yt, reduction="none") * self.cw[yt]).mean()
+        return (loss * sample_weight).mean()
 
-    def train_batch(self, xb, yb):
+    def train_batch(self, xb, yb, sample_weight=None):
         torch = self.torch
         self.model.train()
         xt = self._tensor(xb)
         yt = torch.from_numpy(yb).to(self.device)
+        sw = None if sample_weight is None else torch.from_numpy(sample_weight).to(self.device)
         self.opt.zero_grad(set_to_none=True)
         out = self.model(xt)
-        loss = self._loss(out, yt)
+        loss = self._loss(out, yt, sw, self.label_smoothing)
         loss.backward()
         self.opt.step()
         with torch.no_grad():
@@ -306,6 +299,7 @@ class _TorchBackend:
         return float(loss.item()), acc
 
     def eval_batches(self, x, y, batch_size):
+        """(loss, accuracy) on (x, y) in inference mode (plain cross-entropy)."""
         torch = self.torch
         self.model.eval()
         total, correct, n = 0.0, 0, 0
@@ -333,6 +327,15 @@ class _TorchBackend:
         self.model.load_state_dict(state)
 
 
+def _epoch_order(n: int, y: np.ndarray, balanced: bool, rng: np.random.Generator) -> np.ndarray:
+    """The training indices of one epoch: a permutation, or n class-balanced draws."""
+    if not balanced:
+        return rng.permutation(n)
+    counts = np.bincount(y)
+    p = 1.0 / counts[y]
+    return rng.choice(n, size=n, replace=True, p=p / p.sum())
+
+
 # --------------------------------------------------------------------------- fit
 
 
@@ -346,12 +349,8 @@ def fit(
     epochs: int,
     batch_size: int = 64,
     lr: float = 1e-3,
-    optimizer: str = "adam",
-    adam_epsilon: float = 1e-7,
-    reduce_lr: dict | bool | None = None,
+    recipe: Recipe | str = "modern",
     early_stopping_patience: int | None = None,
-    augment: str | Callable | None = None,
-    class_weight: dict | str | None = None,
     max_steps_per_epoch: int | None = None,
     out_dir: str | Path | None = None,
     monitor: str = "val_accuracy",
@@ -368,19 +367,16 @@ def fit(
             or several outputs with ``compute_loss``/``logits`` methods).
         x_train, y_train: float32 (N, H, W, C) in [0, 1] and int labels.
         x_val, y_val: optional validation set (monitoring, plateau rule, early stopping).
-        epochs, batch_size, lr: the budget (see ``config.Profile.train_cfg``).
-        optimizer: ``"adam"`` (epsilon ``adam_epsilon``) or ``"sgd"`` (momentum 0.9).
-        reduce_lr: ``None``; ``True`` for Keras' ReduceLROnPlateau defaults
-            (:data:`KERAS_REDUCE_LR`); or a dict with ``factor``, ``patience`` and optional
-            ``monitor`` (default: ``monitor``), ``min_delta`` (0), ``min_lr`` (0) — e.g.
-            :data:`PUTRO_REDUCE_LR`.
+        epochs, batch_size, lr: the budget (see ``config.Profile.train_cfg``); ``lr`` is the
+            peak learning rate of the recipe's schedule.
+        recipe: a :class:`~maskfer_lib.recipe.Recipe` or its name (``"modern"``,
+            ``"plain"``, ``"celik_paper"``, ...): optimiser, weight decay, schedule,
+            warm-up, label smoothing, augmentation, class balancing.
         early_stopping_patience: stop after this many epochs without a better ``monitor``.
-        augment: ``None``, ``"shift_flip"`` (Hayashi: shifts + horizontal flips) or a
-            callable ``(xb, rng) -> xb`` applied to each training batch.
-        class_weight: ``None``, ``"balanced"`` or ``{class: weight}``.
         max_steps_per_epoch: cap on batches per epoch (smoke runs).
         out_dir: if given, ``history.csv`` is rewritten after every epoch and the best model
-            so far is saved as ``model.keras`` or ``model.pt`` whenever ``monitor`` improves.
+            so far is saved as ``model.keras`` or ``model.pt`` whenever ``monitor`` improves;
+            ``fit.json`` (the recipe, the best epoch, the fingerprint) marks a finished run.
         monitor: ``val_accuracy`` (default), ``val_loss``, ``accuracy`` or ``loss``; falls
             back to the training metric (with a warning) when there is no validation set.
         seed: seeds shuffling, augmentation and the framework's initialisation RNG.
@@ -388,20 +384,22 @@ def fit(
         live_plot: in a notebook, redraw loss/accuracy curves after each epoch
             (like livelossplot's ``PlotLossesCallback``).
         verbose: 1 prints one line per epoch.
-        resume: with ``out_dir``, a run that already finished there with the same data, budget
-            and architecture (``fit.json``'s ``fingerprint``) is loaded instead of retrained:
-            the best checkpoint's weights go into ``model`` and the saved history (with its
-            measured seconds and images/s) is returned. Long real-data runs therefore resume
-            model by model; delete the folder (or pass ``resume=False``) to retrain.
+        resume: with ``out_dir``, a run that already finished there with the same data, budget,
+            recipe and architecture (``fit.json``'s ``fingerprint``) is loaded instead of
+            retrained: the best checkpoint's weights go into ``model`` and the saved history
+            (with its measured seconds and images/s) is returned. Long real-data runs
+            therefore resume model by model; delete the folder (or pass ``resume=False``)
+            to retrain.
 
     The best weights (by ``monitor``) are restored into ``model`` before returning; the
-    history's ``attrs`` hold ``framework``, ``monitor``, ``best_epoch`` and ``best_value``.
-    Keras runs call ``keras.utils.set_random_seed(seed)``, which also reseeds Python's and
-    numpy's global generators. A trailing batch of a single image is skipped.
+    history's ``attrs`` hold ``framework``, ``monitor``, ``best_epoch``, ``best_value`` and
+    ``recipe``. Keras runs call ``keras.utils.set_random_seed(seed)``, which also reseeds
+    Python's and numpy's global generators. A trailing batch of a single image is skipped.
     """
     from tqdm.auto import tqdm
 
     fw = framework_of(model)
+    recipe = get_recipe(recipe)
     x_train, y_train = _check_xy(x_train, y_train, "x_train")
     has_val = x_val is not None and y_val is not None and len(y_val) > 0
     if has_val:
@@ -416,31 +414,31 @@ def fit(
             stacklevel=2,
         )
         monitor = monitor[4:]
-    if reduce_lr is True:
-        reduce_lr = dict(KERAS_REDUCE_LR)
-    if reduce_lr:
-        reduce_lr = {"monitor": monitor, "min_delta": 0.0, "min_lr": 0.0, **reduce_lr}
+    reduce_lr = None
+    if recipe.schedule == "plateau":
+        reduce_lr = {"monitor": monitor, "min_delta": 0.0, "min_lr": 0.0, **recipe.reduce_lr}
         if reduce_lr["monitor"].startswith("val_") and not has_val:
             reduce_lr["monitor"] = reduce_lr["monitor"][4:]
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}")
 
     n_labels = int(max(y_train.max(), y_val.max() if has_val else 0)) + 1
-    if isinstance(class_weight, dict) and class_weight:
-        n_labels = max(n_labels, max(int(c) for c in class_weight) + 1)
-    cw = _resolve_class_weight(class_weight, y_train, n_labels)
+    if isinstance(recipe.class_weight, dict) and recipe.class_weight:
+        n_labels = max(n_labels, max(int(c) for c in recipe.class_weight) + 1)
     probe = x_train[: min(8, len(x_train))]
+    n_classes = max(n_labels, _num_outputs(model, fw, probe))
+    cw = _resolve_class_weight(recipe.class_weight, y_train, n_classes)
     if fw == "torch":
         import torch
 
         torch.manual_seed(seed)
-        backend = _TorchBackend(model, probe, lr, optimizer, adam_epsilon, cw)
+        backend = _TorchBackend(model, probe, lr, recipe, n_classes)
     else:
         import keras
 
         keras.utils.set_random_seed(seed)
-        backend = _KerasBackend(model, probe, lr, optimizer, adam_epsilon, cw)
-    aug = _resolve_augment(augment)
+        backend = _KerasBackend(model, probe, lr, recipe, n_classes)
+    aug = recipe.augment
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir) if out_dir is not None else None
     if out_dir is not None:
@@ -448,10 +446,9 @@ def fit(
 
     fp = _fingerprint(
         model, fw, x_train, y_train, x_val if has_val else None, y_val if has_val else None,
-        epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-        adam_epsilon=adam_epsilon, reduce_lr=reduce_lr, patience=early_stopping_patience,
-        augment=augment if isinstance(augment, str | None) else getattr(augment, "__name__", "fn"),
-        class_weight=class_weight, max_steps=max_steps_per_epoch, monitor=monitor, seed=seed,
+        epochs=epochs, batch_size=batch_size, lr=lr, recipe=recipe.record(),
+        patience=early_stopping_patience, max_steps=max_steps_per_epoch, monitor=monitor,
+        seed=seed,
     )  # fmt: skip
     if resume and out_dir is not None:
         done = _load_finished(model, fw, out_dir, fp)
@@ -476,13 +473,14 @@ def fit(
     mode = _mode(monitor)
     best, best_state, best_epoch, wait = None, None, 0, 0
     plateau_best, plateau_wait = None, 0
+    plateau_lr = lr
+    step = 0
     rows: list[dict] = []
     epoch_bar = tqdm(range(1, epochs + 1), desc=f"fit {fw}", disable=not progress, unit="epoch")
     for epoch in epoch_bar:
         t0 = time.perf_counter()
-        lr_now = backend.get_lr()
-        order = rng.permutation(n)
-        loss_sum, acc_sum, seen = 0.0, 0.0, 0
+        order = _epoch_order(n, y_train, recipe.balanced_sampling, rng)
+        loss_sum, acc_sum, seen, lr_sum = 0.0, 0.0, 0, 0.0
         batch_bar = tqdm(
             range(steps), desc=f"epoch {epoch}", leave=False, disable=not progress, unit="batch"
         )
@@ -492,13 +490,23 @@ def fit(
                 # A last batch of one image breaks torch BatchNorm in training mode; skip it
                 # in both frameworks so they see the same batches.
                 continue
+            lr_now = recipe.lr_at(lr, step, steps, epochs) if reduce_lr is None else plateau_lr
+            backend.set_lr(lr_now)
             xb, yb = x_train[idx], y_train[idx]
             if aug is not None:
                 xb = aug(xb, rng).astype(np.float32, copy=False)
-            bl, ba = backend.train_batch(xb, yb)
+            sw = None if cw is None else cw[yb].astype(np.float32)
+            bl, ba = backend.train_batch(xb, yb, sw)
+            if not np.isfinite(bl):
+                raise FloatingPointError(
+                    f"training loss became {bl} at epoch {epoch}, batch {b + 1}: check the "
+                    "inputs for NaN/inf and lower the learning rate"
+                )
             loss_sum += bl * len(idx)
             acc_sum += ba * len(idx)
+            lr_sum += lr_now * len(idx)
             seen += len(idx)
+            step += 1
             batch_bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{acc_sum / seen:.3f}")
         train_s = time.perf_counter() - t0
         val_loss = val_acc = float("nan")
@@ -510,7 +518,7 @@ def fit(
             "accuracy": acc_sum / seen,
             "val_loss": val_loss,
             "val_accuracy": val_acc,
-            "lr": lr_now,
+            "lr": lr_sum / seen,
             "seconds": time.perf_counter() - t0,
             "images_per_s": seen / train_s if train_s > 0 else float("nan"),
         }
@@ -531,7 +539,8 @@ def fit(
             else:
                 plateau_wait += 1
                 if plateau_wait >= reduce_lr["patience"]:
-                    backend.set_lr(max(lr_now * reduce_lr["factor"], reduce_lr["min_lr"]))
+                    plateau_lr = max(plateau_lr * reduce_lr["factor"], reduce_lr["min_lr"])
+                    backend.set_lr(plateau_lr)
                     plateau_wait = 0
         if out_dir is not None:
             history.to_csv(out_dir / "history.csv", index=False)
@@ -541,8 +550,9 @@ def fit(
         if verbose:
             print(
                 f"epoch {epoch}/{epochs}  loss {row['loss']:.4f}  acc {row['accuracy']:.4f}  "
-                f"val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  lr {lr_now:.2e}  "
-                f"{row['seconds']:.1f}s  {row['images_per_s']:.0f} img/s"
+                f"val_loss {val_loss:.4f}  val_acc {val_acc:.4f}  lr {row['lr']:.2e}  "
+                f"{row['seconds']:.1f}s  {row['images_per_s']:.0f} img/s",
+                flush=True,
             )
         if live_plot:
             _redraw(history)
@@ -564,13 +574,36 @@ def fit(
                     "best_value": best,
                     "epochs_run": len(rows),
                     "checkpoint": backend.checkpoint_name,
+                    "budget": {"epochs": epochs, "batch_size": batch_size, "lr": lr},
+                    "recipe": recipe.record(),
                     "fingerprint": fp,
                 },
                 indent=2,
+                default=str,
             )
         )
-    history.attrs.update(framework=fw, monitor=monitor, best_epoch=best_epoch, best_value=best)
+    history.attrs.update(
+        framework=fw, monitor=monitor, best_epoch=best_epoch, best_value=best, recipe=recipe.name
+    )
     return history
+
+
+def _num_outputs(model, fw: str, probe: np.ndarray) -> int:
+    """How many classes the model scores (its output width on a probe batch)."""
+    if fw == "keras":
+        return int(np.asarray(model.predict_on_batch(probe[:2])).shape[-1])
+    import torch
+
+    backend = _TorchBackend.__new__(_TorchBackend)
+    backend.torch, backend.model = torch, model
+    params = list(model.parameters())
+    backend.device = params[0].device if params else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        k = int(backend._logits(model(backend._tensor(probe[:2]))).shape[-1])
+    model.train(was_training)
+    return k
 
 
 def _fingerprint(model, fw, x_train, y_train, x_val, y_val, **budget) -> str:

@@ -340,13 +340,8 @@ def test_inside_outside_and_resize():
 def test_per_class_table_maps_and_train_and_record(tmp_path):
     from maskfer_lib.config import TrainCfg
     from maskfer_lib.evaluate import evaluate, load_predictions, load_run_summary
-    from maskfer_lib.models.torch.study import (
-        Split,
-        class_mean_maps,
-        map_stack,
-        per_class_accuracy,
-        train_and_record,
-    )
+    from maskfer_lib.models.torch.study import class_mean_maps, map_stack, per_class_accuracy
+    from maskfer_lib.runs import Split, train_and_record
 
     res = evaluate([0, 0, 1, 1], [0, 1, 1, 1], ("a", "b"))
     t = per_class_accuracy({"m": res}, ("a", "b"))
@@ -365,9 +360,10 @@ def test_per_class_table_maps_and_train_and_record(tmp_path):
     assert maps.shape == (12, 32, 32) and 0 <= maps.min() and maps.max() <= 1
     s = Split(x, y)
     cfg = TrainCfg(epochs=1, batch_size=8, width_mult=0.125)
-    out = train_and_record("abn", abn, s, s, {"test_masked": s, "test_unmasked": s}, ("a", "b"),
-                           tmp_path, cfg, progress=False, task="t")  # fmt: skip
-    assert set(out["results"]) == {"test_masked", "test_unmasked"}
+    out = train_and_record("abn", s, s, {"test_masked": s, "test_unmasked": s}, model=abn,
+                           class_names=("a", "b"), run_dir=tmp_path, cfg=cfg, progress=False,
+                           task="t")  # fmt: skip
+    assert set(out.results) == {"test_masked", "test_unmasked"}
     _, yt, proba, names = load_predictions(tmp_path, "abn", "test_masked")
     assert names == ("a", "b") and proba.shape == (12, 2) and (yt == y).all()
     summ = load_run_summary(tmp_path, "abn")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import maskfer_lib  # noqa: F401  (import order: before torch / keras)
-from maskfer_lib import train
+from maskfer_lib.recipe import SHIFT_FLIP, Recipe
 from maskfer_lib.train import HISTORY_COLUMNS, fit, load_model, predict_proba, save_model
 
 
@@ -54,6 +54,10 @@ def torch_model(k=3, size=8):
     )
 
 
+def _plateau(rule):
+    return Recipe("plateau", optimizer="adam", schedule="plateau", reduce_lr=rule)
+
+
 class TwoHead:
     """Factory for an ABN-like torch model: (attention logits, perception logits)."""
 
@@ -75,10 +79,11 @@ class TwoHead:
                 h = self.body(x)
                 return self.att(h), self.per(h)
 
-            def compute_loss(self, outputs, y):
+            def compute_loss(self, outputs, y, label_smoothing=0.0, reduction="mean"):
                 self.loss_calls += 1
                 f = torch.nn.functional.cross_entropy
-                return f(outputs[0], y) + f(outputs[1], y)
+                kw = {"label_smoothing": label_smoothing, "reduction": reduction}
+                return f(outputs[0], y, **kw) + f(outputs[1], y, **kw)
 
             def logits(self, outputs):
                 return outputs[1]
@@ -163,7 +168,7 @@ def test_reduce_lr_and_early_stopping_torch(data):
         epochs=5,
         batch_size=32,
         lr=1e-2,
-        reduce_lr={"factor": 0.5, "patience": 2, "monitor": "val_loss", "min_delta": 10.0},
+        recipe=_plateau({"factor": 0.5, "patience": 2, "monitor": "val_loss", "min_delta": 10.0}),
         progress=False,
     )
     np.testing.assert_allclose(hist["lr"], [1e-2, 1e-2, 1e-2, 5e-3, 5e-3])
@@ -197,7 +202,7 @@ def test_reduce_lr_keras_changes_optimizer_lr(data):
         epochs=4,
         batch_size=64,
         lr=1e-2,
-        reduce_lr={"factor": 0.5, "patience": 1, "monitor": "loss", "min_delta": 10.0},
+        recipe=_plateau({"factor": 0.5, "patience": 1, "monitor": "loss", "min_delta": 10.0}),
         progress=False,
     )
     # min_delta=10: only the first epoch counts as a gain; then lr halves every epoch.
@@ -225,8 +230,7 @@ def test_max_steps_class_weight_and_augment(data):
         epochs=1,
         batch_size=16,
         max_steps_per_epoch=3,
-        class_weight="balanced",
-        augment="shift_flip",
+        recipe=Recipe("t", class_weight="balanced", augment=SHIFT_FLIP, balanced_sampling=True),
         progress=False,
     )
     # 3 batches of 16 images were seen: throughput is computed on 48 images
@@ -240,8 +244,7 @@ def test_max_steps_class_weight_and_augment(data):
         epochs=1,
         batch_size=16,
         max_steps_per_epoch=3,
-        class_weight={0: 1.0, 1: 2.0, 2: 1.0},
-        augment="shift_flip",
+        recipe=Recipe("t", class_weight={0: 1.0, 1: 2.0, 2: 1.0}, augment=SHIFT_FLIP),
         progress=False,
     )
     assert list(hist_k.columns) == list(hist.columns)
@@ -251,13 +254,11 @@ def test_shift_flip_keeps_shape_and_moves_pixels():
     rng = np.random.default_rng(0)
     x = np.zeros((32, 10, 10, 1), np.float32)
     x[:, 4:6, 0:3] = 1.0  # a bar at the left edge: a flip moves it to the right
-    out = train.shift_flip(x, rng, max_shift=0.2)
+    out = SHIFT_FLIP(x, rng)
     assert out.shape == x.shape and out.dtype == x.dtype
     assert np.array_equal(x[:, 4:6, 0:3], np.ones((32, 2, 3, 1)))  # input untouched
     right = out[:, :, 5:].sum(axis=(1, 2, 3)) > 0
     assert 0 < right.sum() < 32  # some, not all, images were flipped
-    with pytest.raises(ValueError, match="augment must be"):
-        train._resolve_augment("rotate")
 
 
 def test_bad_inputs_have_clear_errors(data):
@@ -354,5 +355,5 @@ def test_interrupted_run_is_not_taken_for_finished(data, tmp_path):
         raise Stop
 
     with pytest.raises(Stop):
-        fit(torch_model(), xtr, ytr, xva, yva, **{**kw, "augment": boom})
+        fit(torch_model(), xtr, ytr, xva, yva, **{**kw, "recipe": Recipe("t", augment=boom)})
     assert not (tmp_path / "fit.json").exists()

@@ -117,12 +117,15 @@ class ABN(nn.Module):
         logits = self.perception(f * m + f)
         return logits, att_logits, m
 
-    def compute_loss(self, outputs, y: torch.Tensor) -> torch.Tensor:
+    def compute_loss(
+        self, outputs, y: torch.Tensor, label_smoothing: float = 0.0, reduction: str = "mean"
+    ) -> torch.Tensor:
         """L = L_att + L_per (cross-entropy of both branches; paper Eq. 1)."""
         if self.frozen:
             raise RuntimeError("this network is a frozen attention generator; it has no classifier")
         logits, att_logits, _ = outputs
-        return F.cross_entropy(logits, y) + F.cross_entropy(att_logits, y)
+        kw = {"label_smoothing": label_smoothing, "reduction": reduction}
+        return F.cross_entropy(logits, y, **kw) + F.cross_entropy(att_logits, y, **kw)
 
     def logits(self, outputs) -> torch.Tensor:
         """The perception branch's logits are the prediction."""

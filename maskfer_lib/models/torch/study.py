@@ -1,9 +1,8 @@
-"""Helpers behind notebooks 04 (Yang) and 05 (Hayashi): train-and-record, maps, tables.
+"""Helpers behind notebooks 04 (Yang) and 05 (Hayashi): attention maps and tables.
 
-Kept here rather than in the notebooks so they are tested (tests/test_models_torch.py):
+Training goes through ``maskfer_lib.runs.train_and_record`` like every other model. Kept
+here rather than in the notebooks so they are tested (tests/test_models_torch.py):
 
-* :func:`train_and_record` — ``train.fit`` one model, predict masked and unmasked test faces,
-  save both prediction files and the run summary under the registry name.
 * :func:`map_stack` — attention/heat maps of a model as numpy (N, H, W) at input size.
 * :func:`inside_outside` — mean map value inside vs outside the ground-truth mask region.
 * :func:`per_class_accuracy` — Hayashi's Table 3 layout (per-class recall + total, in %).
@@ -12,68 +11,9 @@ Kept here rather than in the notebooks so they are tested (tests/test_models_tor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 import torch
-
-from maskfer_lib import evaluate, train
-from maskfer_lib.models import count_params
-
-
-@dataclass
-class Split:
-    """Model inputs (N, H, W, C) float32 in [0, 1] and integer labels of one split."""
-
-    x: np.ndarray
-    y: np.ndarray
-
-
-def train_and_record(
-    name: str,
-    model,
-    train_split: Split,
-    val_split: Split,
-    tests: dict[str, Split],
-    class_names,
-    run_dir,
-    cfg,
-    augment=None,
-    progress: bool = True,
-    **summary_extra,
-) -> dict:
-    """Train ``model``, evaluate it on every test split and save runs under ``run_dir/name``.
-
-    Args:
-        tests: split name → :class:`Split`, e.g. ``{"test_masked": ..., "test_unmasked": ...}``.
-        cfg: a :class:`~maskfer_lib.config.TrainCfg` (epochs, batch_size, lr,
-            max_steps_per_epoch).
-        summary_extra: stored in ``summary.json`` (e.g. ``profile``, ``dataset``, ``task``).
-
-    Returns:
-        ``{"history": DataFrame, "results": {split: EvalResult}, "proba": {split: (N, K)}}``.
-    """
-    out_dir = run_dir / name
-    history = train.fit(
-        model, train_split.x, train_split.y, val_split.x, val_split.y,
-        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, augment=augment,
-        max_steps_per_epoch=cfg.max_steps_per_epoch, out_dir=out_dir, progress=progress,
-    )  # fmt: skip
-    results, probas = {}, {}
-    for split, s in tests.items():
-        p = train.predict_proba(model, s.x)
-        probas[split] = p
-        results[split] = evaluate.evaluate(s.y, p, class_names)
-        evaluate.save_predictions(run_dir, name, s.y, p, class_names, split=split)
-    evaluate.save_run_summary(
-        run_dir, name, model_name=name, framework="torch", params=count_params(model),
-        history=history,
-        accuracy_masked=results["test_masked"].accuracy if "test_masked" in results else None,
-        accuracy_unmasked=results["test_unmasked"].accuracy if "test_unmasked" in results else None,
-        width_mult=cfg.width_mult, input_shape=list(train_split.x.shape[1:]), **summary_extra,
-    )  # fmt: skip
-    return {"history": history, "results": results, "proba": probas}
 
 
 @torch.no_grad()

@@ -318,10 +318,13 @@ class YangAttention(nn.Module):
         h_m = F.adaptive_avg_pool2d(h_m, f.shape[-2:])
         return self.branch_u(f * (1 - h_m)), self.branch_m(f * h_m)
 
-    def compute_loss(self, outputs, y: torch.Tensor) -> torch.Tensor:
+    def compute_loss(
+        self, outputs, y: torch.Tensor, label_smoothing: float = 0.0, reduction: str = "mean"
+    ) -> torch.Tensor:
         """l_u + l_m (cross-entropy of each branch)."""
         z_u, z_m = outputs
-        return F.cross_entropy(z_u, y) + F.cross_entropy(z_m, y)
+        kw = {"label_smoothing": label_smoothing, "reduction": reduction}
+        return F.cross_entropy(z_u, y, **kw) + F.cross_entropy(z_m, y, **kw)
 
     def logits(self, outputs) -> torch.Tensor:
         """Log of the weighted mean of the two branches' probabilities (see module doc)."""

@@ -396,10 +396,13 @@ class YangInpaintFER(nn.Module):
         upper, lower = self.parts(x, split_y)
         return self.branch_u(self.backbone(upper)), self.branch_m(self.backbone(lower))
 
-    def compute_loss(self, outputs, y: torch.Tensor) -> torch.Tensor:
+    def compute_loss(
+        self, outputs, y: torch.Tensor, label_smoothing: float = 0.0, reduction: str = "mean"
+    ) -> torch.Tensor:
         """L_u + L_m (cross-entropy of each branch)."""
         z_u, z_m = outputs
-        return F.cross_entropy(z_u, y) + F.cross_entropy(z_m, y)
+        kw = {"label_smoothing": label_smoothing, "reduction": reduction}
+        return F.cross_entropy(z_u, y, **kw) + F.cross_entropy(z_m, y, **kw)
 
     def logits(self, outputs) -> torch.Tensor:
         """Log of the weighted mean of the two branches' probabilities."""

@@ -1,0 +1,317 @@
+"""One train-and-record path for every model, notebook, the benchmark and the demo.
+
+:func:`train_and_record` is the only place that trains a model and writes what it did:
+(pre-train →) fit → predict every test set → evaluate → save predictions, history and a
+summary in one run folder. :func:`kfold` repeats it over stratified folds.
+
+A run folder (``run_dir`` is ``config.runs_dir(profile, dataset)``)::
+
+    run_dir/<run name>/
+      model.keras | model.pt       best checkpoint by validation accuracy (train.fit)
+      history.csv                  one row per epoch (train.fit)
+      fit.json                     budget, recipe part by part, best epoch, fingerprint
+      pretrain/                    the same three files for a pre-training stage, if any
+      predictions_test_<set>.csv   one per test set ("test_masked", "test_unmasked", ...),
+                                   and predictions_test.csv, a copy of the first
+      summary.json                 model, recipe, params, epochs, seconds, images/s, and per
+                                   test set: accuracy, balanced accuracy, macro F1 and the
+                                   majority-class and chance baselines
+
+``evaluate.load_predictions`` / ``load_run_summaries``, ``compare``, ``realtime`` and the
+benchmark read this layout. A finished run is loaded, not retrained, when nothing it depends
+on changed (``train.fit``'s fingerprint), so long real-data runs resume model by model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from maskfer_lib import evaluate
+from maskfer_lib.config import TrainCfg, seed_everything
+from maskfer_lib.recipe import Recipe, get_recipe
+from maskfer_lib.records import FaceDataset
+
+
+@dataclass
+class Split:
+    """Model inputs (N, H, W, C) float32 in [0, 1] and integer labels of one split."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Run:
+    """What one :func:`train_and_record` call produced."""
+
+    name: str
+    model_name: str
+    params: int
+    history: pd.DataFrame
+    pretrain_history: pd.DataFrame | None = None
+    results: dict[str, evaluate.EvalResult] = field(default_factory=dict)
+    proba: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    seconds: float = 0.0
+    recipe: str = ""
+    out_dir: Path | None = None
+    model: object = field(default=None, repr=False)
+
+    def accuracy(self, test: str) -> float:
+        """Accuracy on test set ``test`` (a key of the ``tests`` passed in)."""
+        return float(self.results[test].accuracy)
+
+    def row(self) -> dict:
+        """One table row: model, recipe, params, epochs, minutes, images/s and, per test
+        set, accuracy with its majority baseline and balanced accuracy."""
+        h = self.history
+        out = {
+            "run": self.name,
+            "model": self.model_name,
+            "recipe": self.recipe,
+            "params": self.params,
+            "epochs": int(len(h)),
+            "train_min": float(h["seconds"].sum()) / 60,
+            "images_per_s": float(h["images_per_s"].median()),
+            "best_val_accuracy": float(h["val_accuracy"].max()),
+        }
+        for k, r in self.results.items():
+            out[f"acc_{k}"] = r.accuracy
+            out[f"majority_{k}"] = r.majority
+            out[f"balanced_acc_{k}"] = r.balanced_accuracy
+        return out
+
+
+def as_split(data, input_shape=None) -> Split:
+    """A :class:`Split` from a Split, an ``(x, y)`` pair, or a FaceDataset resized to
+    ``input_shape`` (H, W, C) by ``data.to_model_input``."""
+    if isinstance(data, Split):
+        return data
+    if isinstance(data, FaceDataset):
+        if input_shape is None:
+            raise ValueError("a FaceDataset needs input_shape=(H, W, C) to become model input")
+        from maskfer_lib.data import to_model_input
+
+        return Split(to_model_input(data, input_shape), np.asarray(data.labels))
+    if isinstance(data, tuple) and len(data) == 2:
+        return Split(np.asarray(data[0], np.float32), np.asarray(data[1]))
+    raise TypeError(f"expected a Split, (x, y) or FaceDataset; got {type(data).__name__}")
+
+
+def _split_file(test: str) -> str:
+    return test if test.startswith("test") else f"test_{test}"
+
+
+def train_and_record(
+    run_name: str,
+    train,
+    val,
+    tests: dict,
+    *,
+    cfg: TrainCfg,
+    class_names,
+    model=None,
+    model_name: str | None = None,
+    input_shape=None,
+    recipe: Recipe | str | None = None,
+    run_dir=None,
+    pretrain: tuple | None = None,
+    pretrain_epochs: int = 0,
+    seed: int = 0,
+    progress: bool = True,
+    live_plot: bool = False,
+    **summary_extra,
+) -> Run:
+    """Train one model, evaluate it on every test set and record the run.
+
+    Args:
+        run_name: the run folder's name under ``run_dir`` (e.g. ``"putro_slim_rgc"``).
+        train, val: training and validation data (:class:`Split`, ``(x, y)`` or FaceDataset).
+        tests: ``{name: data}``, e.g. ``{"masked": ..., "unmasked": ...}``; saved as
+            ``predictions_test_<name>.csv``; the first is also saved as ``predictions_test``.
+        cfg: the budget, ``config.Profile.train_cfg(model)`` (epochs, batch size, lr, width,
+            steps cap, recipe).
+        class_names: label names in index order.
+        model: a built Keras or torch model; ``None`` builds ``model_name`` from the
+            registry at ``input_shape``, ``cfg.width_mult`` and ``cfg.dropout``.
+        model_name: registry name (default ``run_name``): its paper resolves
+            ``recipe="paper"`` and the summary records it.
+        input_shape: (H, W, C) of the model, needed when data are FaceDatasets or when
+            ``model`` is ``None``.
+        recipe: a :class:`~maskfer_lib.recipe.Recipe`, its name, or ``"paper"``; ``None``
+            takes ``cfg.recipe``.
+        run_dir: where to write the run; ``None`` keeps everything in memory.
+        pretrain: optional ``(train, val)`` trained on first for ``pretrain_epochs`` epochs
+            (Putro: unmasked KDEF before masked M-KDEF), saved under ``<run>/pretrain``.
+        seed: seeds initialisation, shuffling and augmentation.
+        summary_extra: stored in ``summary.json`` (e.g. ``dataset``, ``profile``, ``task``).
+    """
+    from maskfer_lib import train as trainer
+    from maskfer_lib.models import build_model, count_params, get_spec, list_models
+
+    if not tests:
+        raise ValueError("train_and_record needs at least one test set in `tests`")
+    model_name = model_name or run_name
+    paper = get_spec(model_name).paper if model_name in list_models() else None
+    rec = get_recipe(recipe if recipe is not None else cfg.recipe, paper)
+    class_names = tuple(class_names)
+    seed_everything(seed)
+    if model is None:
+        if input_shape is None:
+            raise ValueError(f"building {model_name!r} needs input_shape=(H, W, C)")
+        extra = {} if cfg.dropout is None else {"dropout": cfg.dropout}
+        model = build_model(
+            model_name, len(class_names), input_shape=tuple(input_shape),
+            width_mult=cfg.width_mult, **extra,
+        )  # fmt: skip
+    tr, va = as_split(train, input_shape), as_split(val, input_shape)
+    out_dir = None if run_dir is None else evaluate.run_path(run_dir, run_name)
+    fit_kw = dict(
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        recipe=rec,
+        max_steps_per_epoch=cfg.max_steps_per_epoch,
+        seed=seed,
+        progress=progress,
+    )
+    t0 = time.perf_counter()
+    pre_hist = None
+    if pretrain is not None and pretrain_epochs > 0:
+        ptr, pva = (as_split(d, input_shape) for d in pretrain)
+        pre_hist = trainer.fit(
+            model, ptr.x, ptr.y, pva.x, pva.y, epochs=pretrain_epochs,
+            out_dir=None if out_dir is None else out_dir / "pretrain", **fit_kw,
+        )  # fmt: skip
+    hist = trainer.fit(
+        model, tr.x, tr.y, va.x, va.y, epochs=cfg.epochs, out_dir=out_dir, live_plot=live_plot,
+        **fit_kw,
+    )  # fmt: skip
+    results, probas = {}, {}
+    for i, (label, data) in enumerate(tests.items()):
+        s = as_split(data, input_shape)
+        p = trainer.predict_proba(model, s.x)
+        probas[label], results[label] = p, evaluate.evaluate(s.y, p, class_names)
+        if run_dir is not None:
+            extra = None
+            if isinstance(data, FaceDataset) and data.masked is not None:
+                extra = {"masked": data.masked}
+            for split in [_split_file(label)] + (["test"] if i == 0 else []):
+                evaluate.save_predictions(
+                    run_dir, run_name, s.y, p, class_names, split=split, extra_cols=extra
+                )
+    seconds = time.perf_counter() - t0
+    fw = trainer.framework_of(model)
+    params = count_params(model)
+    if run_dir is not None:
+        per_test = {}
+        for k, r in results.items():
+            key = k.removeprefix("test_")
+            per_test.update(
+                {
+                    f"accuracy_{key}": r.accuracy,
+                    f"balanced_accuracy_{key}": r.balanced_accuracy,
+                    f"macro_f1_{key}": r.macro_f1,
+                    f"majority_{key}": r.majority,
+                    f"majority_class_{key}": r.majority_class,
+                    f"predicts_one_class_{key}": r.predicts_one_class,
+                }
+            )
+        first = next(iter(results.values()))
+        evaluate.save_run_summary(
+            run_dir, run_name, model_name=model_name, framework=fw, params=params, history=hist,
+            input_shape=list(tr.x.shape[1:]), width_mult=cfg.width_mult, recipe=rec.name,
+            recipe_parts=rec.record(), lr=cfg.lr, batch_size=cfg.batch_size,
+            pretrain_epochs=len(pre_hist) if pre_hist is not None else 0,
+            pretrain_seconds=float(pre_hist["seconds"].sum()) if pre_hist is not None else 0.0,
+            seconds_total=seconds, n_train=len(tr), n_val=len(va), seed=seed,
+            macro_f1=first.macro_f1, chance=first.chance,
+            **{"accuracy_masked": None, "accuracy_unmasked": None, **per_test, **summary_extra},
+        )  # fmt: skip
+    return Run(
+        name=run_name,
+        model_name=model_name,
+        params=params,
+        history=hist,
+        pretrain_history=pre_hist,
+        results=results,
+        proba=probas,
+        seconds=seconds,
+        recipe=rec.name,
+        out_dir=out_dir,
+        model=model,
+    )
+
+
+def kfold(
+    run_name: str,
+    ds: FaceDataset,
+    n_splits: int,
+    *,
+    input_shape,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    **kwargs,
+) -> tuple[list[Run], pd.DataFrame]:
+    """Stratified k-fold of :func:`train_and_record` (identity-disjoint when identities are
+    known); returns ``(runs, evaluate.kfold_summary table)``.
+
+    Each fold's held-out part is only tested on: the validation set that picks the best
+    epoch is a stratified ``val_fraction`` of that fold's training part, so no fold's score
+    is selected on its own test faces. ``kwargs`` go to :func:`train_and_record`.
+    """
+    from maskfer_lib import data
+
+    kwargs.setdefault("model_name", run_name)
+    groups = (
+        ds.identity if ds.identity is not None and len(np.unique(ds.identity)) >= n_splits else None
+    )
+    runs = []
+    for k, (tr, te) in enumerate(data.kfold_indices(ds, n_splits, seed=seed, groups=groups)):
+        inner = data.stratified_split(ds.labels[tr], (1 - val_fraction, val_fraction, 0), seed)
+        fit_part = ds.subset(tr[inner["train"]])
+        val_part = ds.subset(tr[inner["val"]])
+        held = ds.subset(te)
+        runs.append(
+            train_and_record(
+                f"{run_name}_fold{k}",
+                fit_part,
+                val_part,
+                {"fold": held},
+                input_shape=input_shape,
+                seed=seed,
+                fold=k,
+                **kwargs,
+            )  # fmt: skip
+        )
+    return runs, evaluate.kfold_summary([r.results["fold"] for r in runs])
+
+
+def results_table(runs) -> pd.DataFrame:
+    """One row per :class:`Run` (:meth:`Run.row`), every accuracy beside its baselines."""
+    return pd.DataFrame([r.row() for r in runs])
+
+
+def load_histories(run_dir, names=None) -> dict[str, pd.DataFrame]:
+    """``{run name: history}`` read from ``history.csv`` of the runs under ``run_dir``
+    (all runs with one, or just ``names``); pre-training epochs, when a run has them, come
+    first, so ``seconds`` sums to the run's whole training time."""
+    run_dir = Path(run_dir)
+    out = {}
+    for name in names or evaluate.list_runs(run_dir):
+        folder = evaluate.run_path(run_dir, name)
+        if not (folder / "history.csv").exists():
+            continue
+        h = pd.read_csv(folder / "history.csv")
+        pre = folder / "pretrain" / "history.csv"
+        if pre.exists():
+            h = pd.concat([pd.read_csv(pre), h], ignore_index=True)
+            h["epoch"] = np.arange(1, len(h) + 1)
+        out[name] = h
+    return out

@@ -1,0 +1,213 @@
+"""Shipped weights: trained classifiers as ONNX files with a JSON card beside each.
+
+``maskfer_lib/weights/<name>.onnx`` + ``<name>.json``. The card says everything a caller
+needs to use the file without this repository's training code: ``class_names`` in output
+order, ``input`` (size, channels, layout), ``preprocessing`` (resize, scale, mean/std),
+``output`` (probabilities or logits), where it was trained (data, profile, commit), and its
+test accuracy on masked and unmasked faces beside the majority-class baseline. ``check``
+holds the framework model's probabilities on a few fixed inputs at export time, so a test
+can confirm the ONNX file still computes what the trained model computed.
+
+:func:`predict` runs face crops through a shipped file with onnxruntime; the real-time demo
+uses it by default. :func:`export_weights` writes a file and its card from a trained model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""Where shipped ONNX files and their JSON cards live (inside the package)."""
+
+MAX_BYTES = 10 * 1024 * 1024
+"""Largest ONNX file shipped (10 MB)."""
+
+CHECK_ATOL = 1e-4
+"""How far ONNX probabilities may differ from the framework model's."""
+
+_SESSIONS: dict[str, object] = {}
+
+
+def available(weights_dir: str | Path = WEIGHTS_DIR) -> list[str]:
+    """Names (file stems) of the shipped models that have both an ONNX file and a card."""
+    d = Path(weights_dir)
+    if not d.is_dir():
+        return []
+    return sorted(p.stem for p in d.glob("*.onnx") if p.with_suffix(".json").exists())
+
+
+def card(name: str, weights_dir: str | Path = WEIGHTS_DIR) -> dict:
+    """The JSON card of shipped model ``name``."""
+    path = Path(weights_dir) / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no shipped model {name!r} in {weights_dir} (shipped: {available(weights_dir) or 'none'})"
+        )
+    return json.loads(path.read_text())
+
+
+def _check_inputs(shape, seed: int = 0, n: int = 3) -> np.ndarray:
+    """The fixed uint8 test crops a card's ``check`` is computed on."""
+    h, w, c = shape
+    return np.random.default_rng(seed).integers(0, 256, (n, h, w, c), dtype=np.uint8)
+
+
+def preprocess(images, meta: dict) -> np.ndarray:
+    """uint8 crops (N, H, W, 1 or 3) of any size -> the float32 batch a card describes."""
+    import cv2
+
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(f"images must be (N, H, W, 1 or 3) face crops; got shape {images.shape}")
+    if images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (0-255); got {images.dtype}")
+    h, w, c = meta["input"]["size"], meta["input"]["size"], meta["input"]["channels"]
+    pre = meta["preprocessing"]
+    out = np.empty((len(images), h, w, c), np.float32)
+    for i, img in enumerate(images):
+        if img.shape[-1] == 3 and c == 1:
+            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)[..., None]
+        elif img.shape[-1] == 1 and c == 3:
+            img = np.repeat(img, 3, axis=-1)
+        interp = cv2.INTER_AREA if img.shape[0] > h else cv2.INTER_LINEAR
+        r = cv2.resize(np.ascontiguousarray(img), (w, h), interpolation=interp)
+        out[i] = r.reshape(h, w, c)
+    out = out * float(pre["scale"])
+    out = (out - np.asarray(pre["mean"], np.float32)) / np.asarray(pre["std"], np.float32)
+    if meta["input"]["layout"] == "NCHW":
+        out = np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+    return out
+
+
+def _session(path: Path):
+    key = str(path)
+    if key not in _SESSIONS:
+        from maskfer_lib.timing import ort_session
+
+        _SESSIONS[key] = ort_session(path, threads=2)
+    return _SESSIONS[key]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def predict(images, model: str, weights_dir: str | Path = WEIGHTS_DIR) -> np.ndarray:
+    """Class probabilities (N, K) of shipped model ``model`` for uint8 face crops.
+
+    Args:
+        images: (N, H, W, 1 or 3) uint8 face crops of any size (RGB or gray); each is
+            resized and converted as the model's card says.
+        model: a shipped model's name, see :func:`available`.
+
+    Returns:
+        float32 (N, K), rows summing to 1, columns in the card's ``class_names`` order.
+    """
+    meta = card(model, weights_dir)
+    x = preprocess(images, meta)
+    sess = _session(Path(weights_dir) / f"{model}.onnx")
+    name = sess.get_inputs()[0].name
+    out = np.asarray(sess.run(None, {name: x})[0], np.float32)
+    if meta["output"] == "logits":
+        out = _softmax(out)
+    return out
+
+
+def export_weights(
+    model,
+    name: str,
+    *,
+    class_names,
+    input_shape,
+    trained_on: str,
+    profile: str,
+    test_accuracy: dict,
+    weights_dir: str | Path = WEIGHTS_DIR,
+    **extra,
+) -> Path:
+    """Export a trained Keras or torch classifier to ``<weights_dir>/<name>.onnx`` + card.
+
+    Args:
+        model: the trained model (inputs float32 in [0, 1], NHWC for Keras, NCHW for torch).
+        class_names: label names in output order.
+        input_shape: (H, W, C) the model takes.
+        trained_on: a description of the training data (e.g. "FER2013 train, Çelik masks").
+        profile: the profile it was trained in.
+        test_accuracy: e.g. ``{"masked": 0.55, "unmasked": 0.6, "majority": 0.25}``.
+        extra: stored in the card as they are (e.g. ``model_name``, ``epochs``).
+
+    The export is checked before the card is written: the ONNX probabilities on three
+    fixed crops must match the framework model's within :data:`CHECK_ATOL`, and the file must
+    be at most :data:`MAX_BYTES`. Returns the ONNX path.
+    """
+    from maskfer_lib import train
+    from maskfer_lib.envreport import git_commit
+    from maskfer_lib.timing import export_onnx
+
+    d = Path(weights_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    shape = tuple(int(v) for v in input_shape)
+    fw = train.framework_of(model)
+    path = export_onnx(model, d / f"{name}.onnx", shape, batch=None)
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        path.unlink()
+        raise ValueError(f"{name}: the ONNX file is {size / 1e6:.1f} MB, over the 10 MB limit")
+    meta = {
+        "name": name,
+        "class_names": list(class_names),
+        "input": {
+            "size": shape[0],
+            "channels": shape[2],
+            "layout": "NCHW" if fw == "torch" else "NHWC",
+            "dtype": "float32",
+        },
+        "preprocessing": {
+            "resize": "cv2 INTER_AREA when shrinking, INTER_LINEAR when enlarging",
+            "color": "RGB -> gray by ITU-R 601 luma" if shape[2] == 1 else "RGB (gray copied)",
+            "scale": 1.0 / 255.0,
+            "mean": [0.0] * shape[2],
+            "std": [1.0] * shape[2],
+        },
+        "output": "logits" if fw == "torch" else "probabilities",
+        "framework": fw,
+        "trained_on": trained_on,
+        "profile": profile,
+        "commit": git_commit(),
+        "test_accuracy": test_accuracy,
+        "onnx_bytes": size,
+        **extra,
+    }
+    crops = _check_inputs(shape)
+    want = train.predict_proba(model, crops.astype(np.float32) / 255.0)
+    meta["check"] = {"seed": 0, "n": len(crops), "probabilities": np.round(want, 7).tolist()}
+    tmp_card = d / f"{name}.json"
+    tmp_card.write_text(json.dumps(meta, indent=2))
+    _SESSIONS.pop(str(path), None)
+    got = predict(crops, name, d)
+    err = float(np.max(np.abs(got - want)))
+    if not err <= CHECK_ATOL:
+        tmp_card.unlink()
+        path.unlink()
+        raise ValueError(
+            f"{name}: ONNX differs from the trained model by {err:.2g} (> {CHECK_ATOL})"
+        )
+    meta["check"]["max_abs_err_at_export"] = err
+    tmp_card.write_text(json.dumps(meta, indent=2))
+    return path
+
+
+def verify(name: str, weights_dir: str | Path = WEIGHTS_DIR) -> float:
+    """Max |ONNX - recorded framework probabilities| on the card's check crops."""
+    meta = card(name, weights_dir)
+    shape = (meta["input"]["size"], meta["input"]["size"], meta["input"]["channels"])
+    crops = _check_inputs(shape, meta["check"]["seed"], meta["check"]["n"])
+    got = predict(crops, name, weights_dir)
+    return float(np.max(np.abs(got - np.asarray(meta["check"]["probabilities"]))))

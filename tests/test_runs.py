@@ -1,0 +1,167 @@
+"""runs.train_and_record and runs.kfold: one path that trains, evaluates and records."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import maskfer_lib  # noqa: F401  (import order: before torch / keras)
+from maskfer_lib import evaluate, runs
+from maskfer_lib.config import TrainCfg
+from maskfer_lib.records import FaceDataset
+
+
+def blobs(n=150, k=3, size=16, seed=0):
+    """k classes; class c is a bright square in quadrant c, at a jittered place."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % k
+    x = rng.uniform(0, 0.25, (n, size, size, 3)).astype(np.float32)
+    h = size // 2
+    for i, c in enumerate(y):
+        r0, c0 = (c // 2) * h + rng.integers(0, 3), (c % 2) * h + rng.integers(0, 3)
+        x[i, r0 : r0 + h - 3, c0 : c0 + h - 3] += 0.7
+    return runs.Split(np.clip(x, 0, 1), y)
+
+
+def keras_cnn(k=3, size=16):
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input((size, size, 3)),
+            keras.layers.Conv2D(8, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(8, 3, padding="same"),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(k, activation="softmax"),
+        ]
+    )
+
+
+def torch_cnn(k=3):
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 8, 3, padding=1),
+        torch.nn.BatchNorm2d(8),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, k),
+    )
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_modern_recipe_learns_a_small_separable_set(framework, tmp_path):
+    train, val, test = blobs(240, seed=0), blobs(60, seed=1), blobs(60, seed=2)
+    model = keras_cnn() if framework == "keras" else torch_cnn()
+    cfg = TrainCfg(epochs=12, batch_size=32, lr=1e-2, recipe="modern")
+    run = runs.train_and_record(
+        "tiny", train, val, {"masked": test}, cfg=cfg, class_names=("a", "b", "c"),
+        model=model, run_dir=tmp_path, progress=False,
+    )  # fmt: skip
+    h = run.history
+    assert h["loss"].iloc[-3:].mean() < h["loss"].iloc[:3].mean()  # the loss falls
+    res = run.results["masked"]
+    assert res.accuracy > res.chance + 0.25  # far above 1/3
+    assert res.accuracy > res.majority + 0.25
+    assert not res.predicts_one_class
+    assert run.recipe == "modern"
+
+
+def test_run_folder_layout_and_summary_baselines(tmp_path):
+    train, val = blobs(90, seed=0), blobs(30, seed=1)
+    test_m, test_u = blobs(30, seed=2), blobs(36, seed=3)
+    test_u = runs.Split(test_u.x, np.where(np.arange(36) < 24, 0, test_u.y))  # skewed labels
+    cfg = TrainCfg(epochs=1, batch_size=32, recipe="plain")
+    run = runs.train_and_record(
+        "t", train, val, {"masked": test_m, "unmasked": test_u}, cfg=cfg,
+        class_names=("a", "b", "c"), model=torch_cnn(), run_dir=tmp_path, progress=False,
+        task="demo",
+    )  # fmt: skip
+    folder = tmp_path / "t"
+    for f in ("model.pt", "history.csv", "fit.json", "summary.json", "predictions_test.csv",
+              "predictions_test_masked.csv", "predictions_test_unmasked.csv"):  # fmt: skip
+        assert (folder / f).exists(), f
+    s = evaluate.load_run_summary(tmp_path, "t")
+    assert s["task"] == "demo" and s["recipe"] == "plain"
+    assert s["accuracy_masked"] == pytest.approx(run.accuracy("masked"))
+    assert s["majority_unmasked"] == pytest.approx(np.bincount(test_u.y).max() / 36)
+    assert s["majority_class_unmasked"] == "a"
+    assert s["chance"] == pytest.approx(1 / 3)
+    assert "balanced_accuracy_masked" in s
+    fit_meta = json.loads((folder / "fit.json").read_text())
+    assert fit_meta["recipe"]["name"] == "plain" and fit_meta["budget"]["epochs"] == 1
+    row = run.row()
+    assert row["majority_unmasked"] == pytest.approx(s["majority_unmasked"])
+    # predictions_test is a copy of the first test set
+    _, y0, p0, _ = evaluate.load_predictions(tmp_path, "t", "test")
+    _, y1, p1, _ = evaluate.load_predictions(tmp_path, "t", "test_masked")
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_allclose(p0, p1)
+
+
+def test_rerun_loads_the_finished_run(tmp_path):
+    train, val = blobs(60, seed=0), blobs(30, seed=1)
+    kw = dict(cfg=TrainCfg(epochs=1, batch_size=32), class_names=("a", "b", "c"),
+              run_dir=tmp_path, progress=False)  # fmt: skip
+    first = runs.train_and_record("t", train, val, {"v": val}, model=torch_cnn(), **kw)
+    again = runs.train_and_record("t", train, val, {"v": val}, model=torch_cnn(), **kw)
+    assert again.history.attrs.get("resumed") is True
+    np.testing.assert_allclose(again.proba["v"], first.proba["v"], atol=1e-6)
+
+
+def test_facedataset_needs_an_input_shape():
+    ds = FaceDataset(
+        images=np.zeros((4, 8, 8, 1), np.uint8),
+        labels=np.array([0, 1, 0, 1]),
+        class_names=("a", "b"),
+    )
+    with pytest.raises(ValueError, match="input_shape"):
+        runs.as_split(ds)
+    s = runs.as_split(ds, (16, 16, 3))
+    assert s.x.shape == (4, 16, 16, 3) and s.x.dtype == np.float32
+
+
+def test_kfold_never_selects_on_the_held_out_fold(tmp_path, monkeypatch):
+    n = 60
+    ds = FaceDataset(
+        images=(np.random.default_rng(0).random((n, 16, 16, 3)) * 255).astype(np.uint8),
+        labels=np.arange(n) % 3,
+        class_names=("a", "b", "c"),
+    )
+    ds.images[:, 0, 0, 0] = np.arange(n)  # a pixel that names each face
+    seen = []
+
+    def spy(run_name, train, val, tests, **kw):
+        ids = lambda s: set(s.images[:, 0, 0, 0].tolist())  # noqa: E731
+        seen.append((ids(train), ids(val), ids(tests["fold"])))
+        return real(run_name, train, val, tests, **kw)
+
+    real = runs.train_and_record
+    models = iter([torch_cnn() for _ in range(3)])
+
+    def spy_with_model(run_name, train, val, tests, **kw):
+        return spy(run_name, train, val, tests, **{**kw, "model": next(models)})
+
+    monkeypatch.setattr(runs, "train_and_record", spy_with_model)
+    fold_runs, table = runs.kfold(
+        "m", ds, 3, input_shape=(16, 16, 3), cfg=TrainCfg(epochs=1, batch_size=16),
+        class_names=ds.class_names, run_dir=tmp_path, progress=False,
+    )  # fmt: skip
+    assert len(fold_runs) == 3 and len(seen) == 3
+    held_all = set()
+    for tr, va, held in seen:
+        assert not (va & held) and not (tr & held) and not (tr & va)
+        assert len(tr | va | held) == n
+        held_all |= held
+    assert held_all == set(range(n))  # every face is held out once
+    assert "mean ± std" in table.columns

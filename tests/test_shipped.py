@@ -1,0 +1,95 @@
+"""Shipped ONNX weights: export, the JSON card, and maskfer_lib.predict."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import maskfer_lib
+from maskfer_lib import shipped, train
+
+
+def _keras_net(shape=(20, 20, 1), k=3):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input(shape),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(k, activation="softmax"),
+        ]
+    )
+
+
+def _torch_net(k=4):
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, k),
+    )
+    return net.eval()
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_export_predict_matches_the_framework_model(framework, tmp_path):
+    if framework == "keras":
+        model, shape, names = _keras_net(), (20, 20, 1), ("a", "b", "c")
+    else:
+        model, shape, names = _torch_net(), (24, 24, 3), ("w", "x", "y", "z")
+    path = shipped.export_weights(
+        model, "tiny", class_names=names, input_shape=shape, trained_on="noise",
+        profile="smoke", test_accuracy={"masked": 0.5}, weights_dir=tmp_path,
+    )  # fmt: skip
+    assert path.exists() and shipped.available(tmp_path) == ["tiny"]
+    meta = json.loads((tmp_path / "tiny.json").read_text())
+    assert meta["class_names"] == list(names)
+    assert meta["input"]["size"] == shape[0] and meta["input"]["channels"] == shape[2]
+    assert meta["check"]["max_abs_err_at_export"] <= shipped.CHECK_ATOL
+    # crops of another size and channel count go through the card's preprocessing
+    crops = np.random.default_rng(1).integers(0, 256, (5, 37, 41, 3), dtype=np.uint8)
+    p = shipped.predict(crops, "tiny", tmp_path)
+    assert p.shape == (5, len(names))
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    nhwc = {**meta, "input": {**meta["input"], "layout": "NHWC"}}
+    want = train.predict_proba(model, shipped.preprocess(crops, nhwc))
+    np.testing.assert_allclose(p, want, atol=shipped.CHECK_ATOL)
+    assert shipped.verify("tiny", tmp_path) <= shipped.CHECK_ATOL
+
+
+def test_predict_rejects_bad_input_with_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no shipped model 'nope'"):
+        shipped.predict(np.zeros((1, 8, 8, 3), np.uint8), "nope", tmp_path)
+    meta = {"input": {"size": 8, "channels": 1, "layout": "NHWC"},
+            "preprocessing": {"scale": 1 / 255, "mean": [0.0], "std": [1.0]}}  # fmt: skip
+    with pytest.raises(ValueError, match="uint8"):
+        shipped.preprocess(np.zeros((1, 8, 8, 3), np.float32), meta)
+    with pytest.raises(ValueError, match="face crops"):
+        shipped.preprocess(np.zeros((1, 8, 8, 2), np.uint8), meta)
+
+
+SHIPPED = shipped.available()
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no weights shipped in maskfer_lib/weights yet")
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_weights_load_and_match_their_cards(name):
+    meta = shipped.card(name)
+    assert (shipped.WEIGHTS_DIR / f"{name}.onnx").stat().st_size <= shipped.MAX_BYTES
+    size, c = meta["input"]["size"], meta["input"]["channels"]
+    crops = np.random.default_rng(0).integers(0, 256, (4, size + 7, size + 7, 3), dtype=np.uint8)
+    p = maskfer_lib.predict(crops, model=name)
+    assert p.shape == (4, len(meta["class_names"])) and c in (1, 3)
+    assert shipped.verify(name) <= shipped.CHECK_ATOL
+    for key in ("masked", "unmasked", "majority"):
+        assert 0.0 <= meta["test_accuracy"][key] <= 1.0
