@@ -29,6 +29,7 @@ from .common import (
     VGG_CFGS,
     SingleOutput,
     check_input_shape,
+    init_vgg_weights,
     make_vgg_layers,
     out_channels,
     scale_channels,
@@ -101,6 +102,7 @@ class ABN(nn.Module):
         self.att_to_map = nn.Sequential(nn.Conv2d(num_classes, 1, 1), nn.BatchNorm2d(1))
         self.perception: _Head | None = _Head(cf, num_classes, (h, w), width_mult, dropout)
         self.frozen = False
+        init_vgg_weights(self)
 
     def _attention(self, f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k_maps = self.att_maps(self.att_convs(f))
@@ -176,6 +178,8 @@ class FECN(SingleOutput, nn.Module):
         trunk_cfg = scaled_cfg(_TRUNK, width_mult)
         self.trunk = make_vgg_layers(trunk_cfg, c, batch_norm=True)
         self.head = _Head(out_channels(trunk_cfg), num_classes, (h, w), width_mult, dropout)
+        init_vgg_weights(self.trunk)  # not the MCN: it arrives trained
+        init_vgg_weights(self.head)
 
     def attention_map(self, x: torch.Tensor, upsample: bool = False) -> torch.Tensor:
         """The frozen MCN's attention map for ``x`` (see :meth:`ABN.attention_map`)."""

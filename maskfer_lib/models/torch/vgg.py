@@ -16,6 +16,7 @@ from .common import (
     VGG_CFGS,
     SingleOutput,
     check_input_shape,
+    init_vgg_weights,
     make_vgg_layers,
     n_pools,
     out_channels,
@@ -54,6 +55,7 @@ class VGG(SingleOutput, nn.Module):
             nn.Dropout(dropout),
             nn.Linear(hidden, num_classes),
         )
+        init_vgg_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, K) for NCHW input in [0, 1]."""

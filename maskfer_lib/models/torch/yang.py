@@ -29,6 +29,7 @@ from .common import (
     VGG_CFGS,
     SingleOutput,
     check_input_shape,
+    init_vgg_weights,
     make_vgg_layers,
     n_pools,
     out_channels,
@@ -231,7 +232,8 @@ def make_backbone(name: str, in_channels: int, width_mult: float) -> tuple[nn.Se
     if name not in ("vgg19", "small"):
         raise ValueError(f"unknown backbone {name!r}; use 'vgg19' (paper) or 'small' (quick)")
     cfg = scaled_cfg(VGG_CFGS[name], width_mult)
-    return make_vgg_layers(cfg, in_channels, batch_norm=True), out_channels(cfg), 2 ** n_pools(cfg)
+    layers = init_vgg_weights(make_vgg_layers(cfg, in_channels, batch_norm=True))
+    return layers, out_channels(cfg), 2 ** n_pools(cfg)
 
 
 class TwoBranchHead(nn.Module):
