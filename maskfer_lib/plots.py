@@ -245,8 +245,8 @@ def plot_time_to_accuracy(histories: dict, title: str | None = None, majority=No
         ax.plot(minutes.iloc[best], 100 * h["val_accuracy"].iloc[best], "*", ms=9,
                 color=line.get_color())  # fmt: skip
     draw_baselines(ax, majority, chance, scale=100)
-    ax.set_xscale("log")
-    ax.set_xlabel("training time (minutes, log scale; ★ = best epoch)")
+    ax.set_xlim(left=0)
+    ax.set_xlabel("cumulative training time (minutes; ★ = best epoch)")
     ax.set_ylabel("validation accuracy (%)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False, fontsize=8, ncol=2, loc="best")

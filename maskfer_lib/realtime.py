@@ -638,7 +638,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--source", required=True, help="webcam, a device index, a video or a folder")
-    ap.add_argument("--model", required=True, help="a registry name (maskfer_lib.models)")
+    ap.add_argument(
+        "--model",
+        help="a shipped model (maskfer_lib/weights; default: the shipped 3-class model) or a "
+        "registry name (maskfer_lib.models) with --weights",
+    )
     ap.add_argument("--weights", help="saved model (.keras/.pt) from maskfer_lib.train.save_model")
     ap.add_argument("--classes", help="comma-separated class names (default: from the run)")
     ap.add_argument(
@@ -669,10 +673,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WebcamUnavailableError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    model, shape, classify = load_classifier(
-        args.model, args.weights, args.input_size, args.backend, args.threads
-    )
-    names = resolve_class_names(_num_outputs(classify, shape), args.weights, args.classes)
+    from . import shipped
+
+    name = args.model or (shipped.DEFAULT_DEMO_MODEL if not args.weights else None)
+    if name in shipped.available() and not args.weights:
+        classify, names, shape = shipped.classifier(name)
+        if args.classes:
+            names = resolve_class_names(len(names), None, args.classes)
+    elif name is None or (args.model is None and not args.weights):
+        print(
+            f"error: no shipped model {shipped.DEFAULT_DEMO_MODEL!r} in {shipped.WEIGHTS_DIR}; "
+            "pass --model NAME (a shipped model, or a registry model with --weights)",
+            file=sys.stderr,
+        )
+        return 2
+    else:
+        model, shape, classify = load_classifier(
+            name, args.weights, args.input_size, args.backend, args.threads
+        )
+        names = resolve_class_names(_num_outputs(classify, shape), args.weights, args.classes)
     kw = {"min_size": args.min_size} if args.detector == "haar" else {"upsample": 0}
     detector = make_detector(args.detector, args.downscale, **kw)
     csv = args.csv or (str(Path(args.out).with_suffix(".csv")) if args.out else None)

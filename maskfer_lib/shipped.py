@@ -31,17 +31,23 @@ CHECK_ATOL = 1e-4
 _SESSIONS: dict[str, object] = {}
 
 
-def available(weights_dir: str | Path = WEIGHTS_DIR) -> list[str]:
+def _dir(weights_dir) -> Path:
+    """``weights_dir``, or :data:`WEIGHTS_DIR` (read at call time, so tests can point it away)."""
+    return Path(weights_dir) if weights_dir is not None else Path(WEIGHTS_DIR)
+
+
+def available(weights_dir: str | Path | None = None) -> list[str]:
     """Names (file stems) of the shipped models that have both an ONNX file and a card."""
-    d = Path(weights_dir)
+    d = _dir(weights_dir)
     if not d.is_dir():
         return []
     return sorted(p.stem for p in d.glob("*.onnx") if p.with_suffix(".json").exists())
 
 
-def card(name: str, weights_dir: str | Path = WEIGHTS_DIR) -> dict:
+def card(name: str, weights_dir: str | Path | None = None) -> dict:
     """The JSON card of shipped model ``name``."""
-    path = Path(weights_dir) / f"{name}.json"
+    weights_dir = _dir(weights_dir)
+    path = weights_dir / f"{name}.json"
     if not path.exists():
         raise FileNotFoundError(
             f"no shipped model {name!r} in {weights_dir} (shipped: {available(weights_dir) or 'none'})"
@@ -99,7 +105,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def predict(images, model: str, weights_dir: str | Path = WEIGHTS_DIR) -> np.ndarray:
+def predict(images, model: str, weights_dir: str | Path | None = None) -> np.ndarray:
     """Class probabilities (N, K) of shipped model ``model`` for uint8 face crops.
 
     Args:
@@ -112,7 +118,7 @@ def predict(images, model: str, weights_dir: str | Path = WEIGHTS_DIR) -> np.nda
     """
     meta = card(model, weights_dir)
     x = preprocess(images, meta)
-    sess = _session(Path(weights_dir) / f"{model}.onnx")
+    sess = _session(_dir(weights_dir) / f"{model}.onnx")
     name = sess.get_inputs()[0].name
     out = np.asarray(sess.run(None, {name: x})[0], np.float32)
     if meta["output"] == "logits":
@@ -129,7 +135,7 @@ def export_weights(
     trained_on: str,
     profile: str,
     test_accuracy: dict,
-    weights_dir: str | Path = WEIGHTS_DIR,
+    weights_dir: str | Path | None = None,
     **extra,
 ) -> Path:
     """Export a trained Keras or torch classifier to ``<weights_dir>/<name>.onnx`` + card.
@@ -151,7 +157,7 @@ def export_weights(
     from maskfer_lib.envreport import git_commit
     from maskfer_lib.timing import export_onnx
 
-    d = Path(weights_dir)
+    d = _dir(weights_dir)
     d.mkdir(parents=True, exist_ok=True)
     shape = tuple(int(v) for v in input_shape)
     fw = train.framework_of(model)
@@ -204,10 +210,26 @@ def export_weights(
     return path
 
 
-def verify(name: str, weights_dir: str | Path = WEIGHTS_DIR) -> float:
+def verify(name: str, weights_dir: str | Path | None = None) -> float:
     """Max |ONNX - recorded framework probabilities| on the card's check crops."""
     meta = card(name, weights_dir)
     shape = (meta["input"]["size"], meta["input"]["size"], meta["input"]["channels"])
     crops = _check_inputs(shape, meta["check"]["seed"], meta["check"]["n"])
     got = predict(crops, name, weights_dir)
     return float(np.max(np.abs(got - np.asarray(meta["check"]["probabilities"]))))
+
+
+DEFAULT_DEMO_MODEL = "fer2013_3class"
+"""The shipped model the real-time demo uses when none is named (Yang's 3-class app)."""
+
+
+def classifier(name: str, weights_dir: str | Path | None = None):
+    """``(classify, class_names, input_shape)`` for the demo: ``classify`` maps one uint8
+    RGB crop (h, w, 3) to (1, K) probabilities through the shipped ONNX file ``name``."""
+    meta = card(name, weights_dir)
+    shape = (meta["input"]["size"], meta["input"]["size"], meta["input"]["channels"])
+
+    def classify(crop):
+        return predict(np.asarray(crop)[None], name, weights_dir)
+
+    return classify, tuple(meta["class_names"]), shape

@@ -140,3 +140,43 @@ def test_class_names_resolution(tmp_path):
     assert realtime.resolve_class_names(2, weights=tmp_path / "m.pt") == ("up", "down")
     with pytest.raises(ValueError, match="--classes"):
         realtime.resolve_class_names(2, classes="a,b,c")
+
+
+def _ship_tiny(weights_dir, name):
+    import torch
+
+    from maskfer_lib import shipped
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(), torch.nn.Linear(4, 3),
+    ).eval()  # fmt: skip
+    shipped.export_weights(
+        net, name, class_names=("negative", "neutral", "positive"), input_shape=(32, 32, 3),
+        trained_on="noise", profile="smoke", test_accuracy={}, weights_dir=weights_dir,
+    )  # fmt: skip
+
+
+def test_cli_uses_the_shipped_model_by_default(video, tmp_path, monkeypatch, capsys):
+    from maskfer_lib import shipped
+
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path / "weights")
+    _ship_tiny(tmp_path / "weights", shipped.DEFAULT_DEMO_MODEL)
+    out = tmp_path / "shipped.mp4"
+    args = ["--source", str(video), "--headless", "--out", str(out), "--detector", "hog",
+            "--downscale", "1", "--threads", "1"]  # fmt: skip
+    assert realtime.main(args) == 0
+    assert count_frames(out) == N_FRAMES
+    counts = pd.read_csv(out.with_suffix(".csv"))
+    assert {"negative", "neutral", "positive"} <= set(counts.columns)
+    assert "untrained" not in capsys.readouterr().err
+
+
+def test_cli_without_shipped_model_or_weights_says_what_to_pass(video, tmp_path, monkeypatch,
+                                                                capsys):  # fmt: skip
+    from maskfer_lib import shipped
+
+    monkeypatch.setattr(shipped, "WEIGHTS_DIR", tmp_path / "empty")
+    rc = realtime.main(["--source", str(video), "--headless", "--out", str(tmp_path / "x.mp4")])
+    assert rc == 2 and "--model NAME" in capsys.readouterr().err
