@@ -2,7 +2,8 @@
 
 Three profiles:
     smoke: seconds per notebook; used by the test suite.
-    quick: ``make reproduce`` — all notebooks together within 30 minutes on 2 cores.
+    quick: ``make reproduce`` — all notebooks together, budget 30 minutes on 2 cores (about
+        36 measured after the recipe change; README "Measured times").
     paper: the papers' own epochs, batch sizes, input sizes and recipes (days on a CPU).
     real: a real dataset (FER2013) at full size, every model within about 2 hours on 2 cores.
 
@@ -141,11 +142,13 @@ PROFILES: dict[str, Profile] = {
             "abn": TrainCfg(epochs=12, batch_size=32, lr=1e-3, width_mult=0.25),
             "fecn": TrainCfg(epochs=12, batch_size=32, lr=1e-3, width_mult=0.25),
             "mcn": TrainCfg(epochs=4, batch_size=32, lr=1e-3, width_mult=0.25),
-            "vgg19": TrainCfg(epochs=6, batch_size=32, lr=1e-3, width_mult=0.25),
-            "yang_mobilenet": TrainCfg(epochs=10, batch_size=32, lr=2e-3, width_mult=0.5),
+            # Their budgets are kept short until that is solved (notebook 04 took 502 s at
+            # 12 epochs each).
+            "vgg19": TrainCfg(epochs=4, batch_size=32, lr=1e-3, width_mult=0.25),
+            "yang_mobilenet": TrainCfg(epochs=6, batch_size=32, lr=2e-3, width_mult=0.5),
             "yang_stage1": TrainCfg(epochs=4, batch_size=32, lr=1e-3, width_mult=0.5),
-            "yang_attention": TrainCfg(epochs=10, batch_size=32, lr=1e-3, width_mult=0.5),
-            "yang_inpaint": TrainCfg(epochs=8, batch_size=32, lr=1e-3, width_mult=0.5),
+            "yang_attention": TrainCfg(epochs=6, batch_size=32, lr=1e-3, width_mult=0.5),
+            "yang_inpaint": TrainCfg(epochs=6, batch_size=32, lr=1e-3, width_mult=0.5),
             # Notebook 10: one shared budget for every model (see maskfer_lib.benchmark).
             "benchmark": TrainCfg(epochs=6, batch_size=32, lr=1e-3),
         },
