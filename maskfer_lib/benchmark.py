@@ -25,7 +25,6 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -97,12 +96,6 @@ def setup_for(profile: Profile) -> BenchmarkSetup:
     )
 
 
-def _inputs(ds: FaceDataset, size: int, channels: int) -> np.ndarray:
-    from maskfer_lib.data import to_model_input
-
-    return to_model_input(ds, (size, size, channels))
-
-
 def run_one(
     name: str,
     condition: str,
@@ -130,9 +123,10 @@ def run_one(
         from maskfer_lib.data import cap_per_class
 
         train_ds = cap_per_class(train_ds, setup.train_per_class, seed)
+    cfg = replace(setup.train, width_mult=width_mult, dropout=dropout)
     run = train_and_record(
-        name, train_ds, val_ds, {"test": test_ds}, cfg=replace(setup.train, width_mult=width_mult, dropout=dropout),
-        class_names=test_ds.class_names, input_shape=shape, seed=seed, progress=False,
+        name, train_ds, val_ds, {"test": test_ds}, cfg=cfg, class_names=test_ds.class_names,
+        input_shape=shape, seed=seed, progress=False,
     )  # fmt: skip
     res = run.results["test"]
     row = {

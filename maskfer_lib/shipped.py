@@ -62,8 +62,11 @@ def _check_inputs(shape, seed: int = 0, n: int = 3) -> np.ndarray:
 
 
 def preprocess(images, meta: dict) -> np.ndarray:
-    """uint8 crops (N, H, W, 1 or 3) of any size -> the float32 batch a card describes."""
-    import cv2
+    """uint8 crops (N, H, W, 1 or 3) of any size -> the float32 batch a card describes.
+
+    Resizing and colour conversion are ``data.to_model_input``'s, the function every model
+    here was trained through; then the card's scale, mean/std and layout."""
+    from maskfer_lib.data import to_model_input
 
     images = np.asarray(images)
     if images.ndim == 3:
@@ -72,18 +75,10 @@ def preprocess(images, meta: dict) -> np.ndarray:
         raise ValueError(f"images must be (N, H, W, 1 or 3) face crops; got shape {images.shape}")
     if images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 (0-255); got {images.dtype}")
-    h, w, c = meta["input"]["size"], meta["input"]["size"], meta["input"]["channels"]
+    size, c = meta["input"]["size"], meta["input"]["channels"]
     pre = meta["preprocessing"]
-    out = np.empty((len(images), h, w, c), np.float32)
-    for i, img in enumerate(images):
-        if img.shape[-1] == 3 and c == 1:
-            img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)[..., None]
-        elif img.shape[-1] == 1 and c == 3:
-            img = np.repeat(img, 3, axis=-1)
-        interp = cv2.INTER_AREA if img.shape[0] > h else cv2.INTER_LINEAR
-        r = cv2.resize(np.ascontiguousarray(img), (w, h), interpolation=interp)
-        out[i] = r.reshape(h, w, c)
-    out = out * float(pre["scale"])
+    # to_model_input already divides uint8 by 255; the card's scale is per 0-255 value.
+    out = to_model_input(images, (size, size, c)) * np.float32(float(pre["scale"]) * 255.0)
     out = (out - np.asarray(pre["mean"], np.float32)) / np.asarray(pre["std"], np.float32)
     if meta["input"]["layout"] == "NCHW":
         out = np.ascontiguousarray(out.transpose(0, 3, 1, 2))

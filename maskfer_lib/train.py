@@ -155,14 +155,12 @@ class _KerasBackend:
     name = "keras"
     checkpoint_name = "model.keras"
 
-    def __init__(self, model, x_probe, lr: float, recipe: Recipe, num_classes: int):
+    def __init__(self, model, probe_out: np.ndarray, lr: float, recipe: Recipe, num_classes: int):
         import keras
 
         self.keras = keras
         self.model = model
-        self.num_classes = num_classes
-        probe = np.asarray(model.predict_on_batch(x_probe))
-        self.outputs_proba = _looks_like_proba(probe)
+        self.outputs_proba = _looks_like_proba(probe_out)
         wd = recipe.weight_decay
         if recipe.optimizer == "adam":
             opt = keras.optimizers.Adam(learning_rate=lr, epsilon=recipe.adam_epsilon)
@@ -223,16 +221,13 @@ class _TorchBackend:
     name = "torch"
     checkpoint_name = "model.pt"
 
-    def __init__(self, model, x_probe, lr: float, recipe: Recipe, num_classes: int):
+    def __init__(self, model, lr: float, recipe: Recipe):
         import inspect
 
-        import torch
-
-        self.torch = torch
-        self.model = model
+        self._bind(model)
+        torch = self.torch
         self.label_smoothing = recipe.label_smoothing
         params = [p for p in model.parameters() if p.requires_grad]
-        self.device = params[0].device if params else torch.device("cpu")
         wd = recipe.weight_decay
         groups = [
             {"params": [p for p in params if p.ndim > 1], "weight_decay": wd},
@@ -255,6 +250,21 @@ class _TorchBackend:
                         f"{type(model).__name__}.compute_loss(outputs, y) takes no {arg!r}; "
                         f"add the argument (see maskfer_lib.models.torch.common)"
                     )
+
+    def _bind(self, model) -> None:
+        """Attach ``model`` and its device: all that inference needs (no optimiser)."""
+        import torch
+
+        self.torch, self.model = torch, model
+        params = list(model.parameters())
+        self.device = params[0].device if params else torch.device("cpu")
+
+    @classmethod
+    def for_inference(cls, model) -> _TorchBackend:
+        """A backend without an optimiser, for predicting and probing."""
+        backend = cls.__new__(cls)
+        backend._bind(model)
+        return backend
 
     def _tensor(self, xb):
         return self.torch.from_numpy(np.ascontiguousarray(xb.transpose(0, 3, 1, 2))).to(self.device)
@@ -431,19 +441,19 @@ def fit(
     n_labels = int(max(y_train.max(), y_val.max() if has_val else 0)) + 1
     if isinstance(recipe.class_weight, dict) and recipe.class_weight:
         n_labels = max(n_labels, max(int(c) for c in recipe.class_weight) + 1)
-    probe = x_train[: min(8, len(x_train))]
-    n_classes = max(n_labels, _num_outputs(model, fw, probe))
+    probe_out = _probe_outputs(model, fw, x_train[: min(8, len(x_train))])
+    n_classes = max(n_labels, probe_out.shape[-1])
     cw = _resolve_class_weight(recipe.class_weight, y_train, n_classes)
     if fw == "torch":
         import torch
 
         torch.manual_seed(seed)
-        backend = _TorchBackend(model, probe, lr, recipe, n_classes)
+        backend = _TorchBackend(model, lr, recipe)
     else:
         import keras
 
         keras.utils.set_random_seed(seed)
-        backend = _KerasBackend(model, probe, lr, recipe, n_classes)
+        backend = _KerasBackend(model, probe_out, lr, recipe, n_classes)
     aug = recipe.augment
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir) if out_dir is not None else None
@@ -594,22 +604,21 @@ def fit(
     return history
 
 
-def _num_outputs(model, fw: str, probe: np.ndarray) -> int:
-    """How many classes the model scores (its output width on a probe batch)."""
+def _probe_outputs(model, fw: str, probe: np.ndarray) -> np.ndarray:
+    """The model's output on a few training images in inference mode: Keras' own output
+    (probabilities or logits, which the Keras backend tells apart), torch's logits. Its
+    width is the number of classes the model scores."""
     if fw == "keras":
-        return int(np.asarray(model.predict_on_batch(probe[:2])).shape[-1])
+        return np.asarray(model.predict_on_batch(probe))
     import torch
 
-    backend = _TorchBackend.__new__(_TorchBackend)
-    backend.torch, backend.model = torch, model
-    params = list(model.parameters())
-    backend.device = params[0].device if params else torch.device("cpu")
+    backend = _TorchBackend.for_inference(model)
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        k = int(backend._logits(model(backend._tensor(probe[:2]))).shape[-1])
+        out = backend._logits(model(backend._tensor(probe))).cpu().numpy()
     model.train(was_training)
-    return k
+    return out
 
 
 def _fingerprint(model, fw, x_train, y_train, x_val, y_val, **budget) -> str:
@@ -706,10 +715,7 @@ def predict_proba(model, x, batch_size: int = 256) -> np.ndarray:
         return _predict_keras(model, x, batch_size)
     import torch
 
-    backend = _TorchBackend.__new__(_TorchBackend)
-    backend.torch, backend.model = torch, model
-    params = list(model.parameters())
-    backend.device = params[0].device if params else torch.device("cpu")
+    backend = _TorchBackend.for_inference(model)
     model.eval()
     parts = []
     with torch.no_grad():

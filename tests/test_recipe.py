@@ -114,7 +114,7 @@ def test_torch_weight_decay_skips_biases_and_batchnorm():
     from maskfer_lib.train import _TorchBackend
 
     net = _torch_net()
-    b = _TorchBackend(net, None, 1e-3, R.MODERN, 3)
+    b = _TorchBackend(net, 1e-3, R.MODERN)
     assert isinstance(b.opt, torch.optim.AdamW)
     decayed = {id(p) for g in b.opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
     for name, p in net.named_parameters():
