@@ -135,3 +135,17 @@ def test_predictions_and_summaries_roundtrip(tmp_path):
         save_predictions(tmp_path, "../x", Y_TRUE, proba, NAMES)
     with pytest.raises(ValueError, match=r"proba must be \(N, K\)"):
         save_predictions(tmp_path, "m3", Y_TRUE, proba[:, :2], NAMES)
+
+
+def test_baselines_majority_chance_and_balanced_accuracy():
+    from maskfer_lib.evaluate import baselines, evaluate
+
+    y = [0, 0, 0, 1, 2, 2]
+    assert baselines(y, 4) == {"majority": 0.5, "chance": 0.25}
+    with pytest.raises(ValueError, match="no labels"):
+        baselines([], 3)
+    res = evaluate(y, [0, 0, 0, 0, 0, 0], ("a", "b", "c"))  # always the majority class
+    assert res.accuracy == res.majority == 0.5
+    assert res.balanced_accuracy == pytest.approx(1 / 3)
+    assert res.predicts_one_class and res.majority_class == "a"
+    assert not evaluate(y, [0, 1, 2, 0, 1, 2], ("a", "b", "c")).predicts_one_class

@@ -56,3 +56,17 @@ def test_plot_confusion_pair_shares_scale():
     assert a.get_title() == "masked" and b.get_title() == "unmasked"
     assert a.collections[0].get_clim() == b.collections[0].get_clim() == (0, 30)
     plt.close(fig)
+
+
+def test_time_to_accuracy_draws_one_line_per_run_and_the_baselines():
+    h = pd.DataFrame({"seconds": [30.0, 30.0, 60.0], "val_accuracy": [0.2, 0.5, 0.4]})
+    empty = pd.DataFrame({"seconds": [1.0], "val_accuracy": [np.nan]})
+    fig = plots.plot_time_to_accuracy({"a": h, "b": h * [1, 0.5], "none": empty},
+                                      majority=0.25, chance=1 / 7)  # fmt: skip
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels.count("a") == 1 and labels.count("b") == 1 and "none" not in labels
+    assert {"majority class", "chance"} <= set(labels)
+    a = next(line for line in ax.get_lines() if line.get_label() == "a")
+    np.testing.assert_allclose(a.get_xdata(), [0.5, 1.0, 2.0])  # cumulative minutes
+    plt.close(fig)

@@ -165,3 +165,20 @@ def test_kfold_never_selects_on_the_held_out_fold(tmp_path, monkeypatch):
         held_all |= held
     assert held_all == set(range(n))  # every face is held out once
     assert "mean ± std" in table.columns
+
+
+def test_load_histories_puts_pretraining_first(tmp_path):
+    import pandas as pd
+
+    run = tmp_path / "m"
+    (run / "pretrain").mkdir(parents=True)
+    pd.DataFrame({"epoch": [1], "seconds": [5.0], "val_accuracy": [0.3]}).to_csv(
+        run / "pretrain" / "history.csv", index=False
+    )
+    pd.DataFrame({"epoch": [1, 2], "seconds": [2.0, 3.0], "val_accuracy": [0.4, 0.5]}).to_csv(
+        run / "history.csv", index=False
+    )
+    (run / "summary.json").write_text("{}")
+    h = runs.load_histories(tmp_path)["m"]
+    assert h["epoch"].tolist() == [1, 2, 3]
+    assert h["seconds"].sum() == 10.0 and h["val_accuracy"].iloc[0] == 0.3
