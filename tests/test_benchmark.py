@@ -54,8 +54,15 @@ def test_summarise_refuses_nothing():
 def test_setups_hold_one_budget_per_profile():
     quick, paper = (benchmark.setup_for(config.get_profile(p)) for p in ("quick", "paper"))
     assert set(quick.models) <= set(paper.models)
-    papers = {benchmark.get_spec(m).paper for m in quick.models}
-    assert papers == {"celik", "putro", "yang", "hayashi"}  # every paper represented
+    # Every paper is represented in the paper profile; quick leaves out Yang's baselines,
+    # which do not learn from scratch on its 1,484 faces (benchmark.QUICK_MODELS).
+    assert {benchmark.get_spec(m).paper for m in paper.models} == {
+        "celik",
+        "putro",
+        "yang",
+        "hayashi",
+    }
+    assert {benchmark.get_spec(m).paper for m in quick.models} == {"celik", "putro", "hayashi"}
     assert paper.train_per_class is None and quick.input_size < paper.input_size
 
 
