@@ -2,10 +2,11 @@
 
 Three profiles:
     smoke: seconds per notebook; used by the test suite.
-    quick: ``make reproduce`` — all notebooks together, budget 30 minutes on 2 cores (about
-        36 measured after the recipe change; README "Measured times").
+    quick: ``make reproduce`` — all notebooks together, budget 30 minutes on 2 cores (34
+        measured; README "Measured times").
     paper: the papers' own epochs, batch sizes, input sizes and recipes (days on a CPU).
-    real: a real dataset (FER2013) at full size, every model within about 2 hours on 2 cores.
+    real: a real dataset (FER2013) at full size; several hours on 2 cores, resumable model by
+        model (each finished run is reloaded, ``train.fit``'s ``resume``).
 
 Profiles are plain frozen dataclasses so a notebook can print the one it runs with.
 """
@@ -161,8 +162,8 @@ PROFILES: dict[str, Profile] = {
             "benchmark": TrainCfg(epochs=10, batch_size=32, lr=1e-3),
         },
     ),
-    # Real data on 2 cores: every model on FER2013 within about 2 hours in all, resumable
-    # (issue 10). Epochs are set from throughput measured here at 48x48 (training images/s,
+    # Real data on 2 cores: every model on FER2013, several hours in all, resumable.
+    # Epochs are set from throughput measured here at 48x48 (training images/s,
     # batch 64: Çelik CNN 111, Slim 1,429, Slim+RGC 1,191, MobileNetV2 416; torch at 64x64,
     # width 0.25: VGG11 366, ABN 377, FECN 313, VGG19 217), not from the papers.
     "real": Profile(
