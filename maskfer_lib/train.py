@@ -244,7 +244,9 @@ class _TorchBackend:
         self.custom_loss = getattr(model, "compute_loss", None)
         if self.custom_loss is not None:
             takes = inspect.signature(self.custom_loss).parameters
-            for arg, needed in (("label_smoothing", self.label_smoothing), ("reduction", True)):
+            # `reduction` is only passed when class weights make per-sample losses.
+            weighted = bool(recipe.class_weight)
+            for arg, needed in (("label_smoothing", self.label_smoothing), ("reduction", weighted)):
                 if needed and arg not in takes:
                     raise TypeError(
                         f"{type(model).__name__}.compute_loss(outputs, y) takes no {arg!r}; "

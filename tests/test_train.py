@@ -357,3 +357,34 @@ def test_interrupted_run_is_not_taken_for_finished(data, tmp_path):
     with pytest.raises(Stop):
         fit(torch_model(), xtr, ytr, xva, yva, **{**kw, "recipe": Recipe("t", augment=boom)})
     assert not (tmp_path / "fit.json").exists()
+
+
+def test_custom_loss_needs_reduction_only_with_class_weights(data):
+    """A two-output model whose compute_loss takes no ``reduction`` trains unweighted and
+    is refused, naming the argument, when the recipe weights classes."""
+    import torch
+
+    from maskfer_lib.recipe import PLAIN
+
+    xtr, ytr, xva, yva = data
+
+    class NoReduction(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+
+        def forward(self, x):
+            return self.net(x), self.net(x)
+
+        def compute_loss(self, outputs, y):
+            return torch.nn.functional.cross_entropy(outputs[1], y)
+
+        def logits(self, outputs):
+            return outputs[1]
+
+    hist = fit(NoReduction(), xtr, ytr, xva, yva, epochs=2, batch_size=32, recipe=PLAIN,
+               progress=False)  # fmt: skip
+    assert len(hist) == 2
+    weighted = PLAIN.with_parts(name="plain_weighted", class_weight="balanced")
+    with pytest.raises(TypeError, match="reduction"):
+        fit(NoReduction(), xtr, ytr, xva, yva, epochs=1, recipe=weighted, progress=False)
