@@ -104,8 +104,8 @@ PROFILES: dict[str, Profile] = {
         image_size=128,
         seeds=(0, 1),
         kfolds=0,
-        # 100 timed runs give a stable median on a quiet machine; `make bench` and the
-        # paper profile time 1,000 (notebook 08 took 401 s at 200 runs).
+        # 100 timed runs give a stable median on a quiet machine; the paper profile times
+        # 1,000 (`make bench PROFILE=paper`). Notebook 08 took 401 s at 200 runs, 342 at 100.
         timing_runs=100,
         timing_warmup=10,
         default_train=TrainCfg(epochs=12, batch_size=32, lr=1e-3),
