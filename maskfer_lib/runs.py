@@ -24,6 +24,7 @@ on changed (``train.fit``'s fingerprint), so long real-data runs resume model by
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +232,7 @@ def train_and_record(
             pretrain_epochs=len(pre_hist) if pre_hist is not None else 0,
             pretrain_seconds=float(pre_hist["seconds"].sum()) if pre_hist is not None else 0.0,
             seconds_total=seconds, n_train=len(tr), n_val=len(va), seed=seed,
+            class_names=list(class_names),
             macro_f1=first.macro_f1, chance=first.chance,
             **{"accuracy_masked": None, "accuracy_unmasked": None, **per_test, **summary_extra},
         )  # fmt: skip
@@ -315,3 +317,24 @@ def load_histories(run_dir, names=None) -> dict[str, pd.DataFrame]:
             h["epoch"] = np.arange(1, len(h) + 1)
         out[name] = h
     return out
+
+
+def best_run(run_dir, names) -> Path:
+    """The run folder among ``names`` with the highest best-epoch validation accuracy.
+
+    Chosen by validation (``summary.json``'s ``best_val_accuracy``), never by a test split,
+    so that a shipped model's test accuracy stays an unbiased estimate. Runs that are not
+    finished (no ``summary.json``) are skipped; none finished is an error naming them.
+    """
+    run_dir = Path(run_dir)
+    scored = []
+    for name in names:
+        path = run_dir / name / "summary.json"
+        if path.exists():
+            scored.append((json.loads(path.read_text()).get("best_val_accuracy", -1.0), name))
+    if not scored:
+        raise FileNotFoundError(
+            f"none of {list(names)} has a finished run in {run_dir}: train them first "
+            "(their notebooks, or make reproduce)"
+        )
+    return run_dir / max(scored)[1]

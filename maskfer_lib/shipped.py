@@ -205,6 +205,51 @@ def export_weights(
     return path
 
 
+def export_run(
+    folder: str | Path, name: str, *, trained_on: str, weights_dir: str | Path | None = None
+) -> Path:
+    """Export the finished run in ``folder`` (``runs.train_and_record``'s layout) as ``name``.
+
+    The card takes the class names, input shape, profile and every test split's accuracy
+    and majority baseline from the run's ``summary.json``, and the weights from its best
+    checkpoint (``fit.json``). Pick the folder with ``runs.best_run`` (by validation).
+    """
+    from maskfer_lib import train
+
+    folder = Path(folder)
+    paths = {f: folder / f for f in ("summary.json", "fit.json")}
+    missing = [str(p) for p in paths.values() if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder} is not a finished run (missing {missing})")
+    summary = json.loads(paths["summary.json"].read_text())
+    fit_meta = json.loads(paths["fit.json"].read_text())
+    if not summary.get("class_names"):
+        raise ValueError(
+            f"{paths['summary.json']} has no class_names (written before they were recorded); "
+            "rerun its notebook: the finished training is reloaded, not repeated"
+        )
+    shape = tuple(summary["input_shape"])
+    if len(shape) != 3 or shape[2] not in (1, 3):
+        raise ValueError(
+            f"{folder.name} takes input {shape}, not a face crop (H, W, 1 or 3): it cannot be "
+            "shipped as a single-input classifier"
+        )
+    tests = [k.removeprefix("accuracy_") for k, v in summary.items()]
+    tests = [
+        t for t in tests if f"majority_{t}" in summary and summary.get(f"accuracy_{t}") is not None
+    ]
+    accuracy = {t: summary[f"accuracy_{t}"] for t in tests}
+    accuracy.update({f"majority_{t}": summary[f"majority_{t}"] for t in tests})
+    model = train.load_model(folder / fit_meta["checkpoint"])
+    return export_weights(
+        model, name, class_names=summary["class_names"], input_shape=shape,
+        trained_on=trained_on, profile=summary.get("profile", ""), test_accuracy=accuracy,
+        weights_dir=weights_dir, model_name=summary.get("model_name"), run=folder.name,
+        epochs=summary.get("epochs"), recipe=summary.get("recipe"),
+        best_val_accuracy=summary.get("best_val_accuracy"),
+    )  # fmt: skip
+
+
 def verify(name: str, weights_dir: str | Path | None = None) -> float:
     """Max |ONNX - recorded framework probabilities| on the card's check crops."""
     meta = card(name, weights_dir)

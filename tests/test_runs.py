@@ -182,3 +182,37 @@ def test_load_histories_puts_pretraining_first(tmp_path):
     h = runs.load_histories(tmp_path)["m"]
     assert h["epoch"].tolist() == [1, 2, 3]
     assert h["seconds"].sum() == 10.0 and h["val_accuracy"].iloc[0] == 0.3
+
+
+def test_best_run_is_chosen_by_validation_and_exports_as_shipped_weights(tmp_path):
+    from maskfer_lib import shipped
+
+    train, val, test = blobs(150, seed=0), blobs(45, seed=1), blobs(45, seed=2)
+    kw = dict(class_names=("a", "b", "c"), run_dir=tmp_path / "runs", progress=False)
+    for name, epochs, lr in (("weak", 1, 1e-5), ("strong", 6, 1e-2)):
+        runs.train_and_record(
+            name, train, val, {"masked": test, "unmasked": test}, model=torch_cnn(),
+            cfg=TrainCfg(epochs=epochs, batch_size=32, lr=lr), **kw,
+        )  # fmt: skip
+    summaries = {
+        n: json.loads((tmp_path / "runs" / n / "summary.json").read_text())
+        for n in ("weak", "strong")
+    }
+    assert summaries["strong"]["best_val_accuracy"] > summaries["weak"]["best_val_accuracy"]
+    best = runs.best_run(tmp_path / "runs", ["weak", "strong", "never_trained"])
+    assert best.name == "strong"
+    with pytest.raises(FileNotFoundError, match="never_trained"):
+        runs.best_run(tmp_path / "runs", ["never_trained"])
+
+    out = tmp_path / "weights"
+    shipped.export_run(best, "blobs_3class", trained_on="blobs", weights_dir=out)
+    meta = shipped.card("blobs_3class", out)
+    assert meta["class_names"] == ["a", "b", "c"] and meta["run"] == "strong"
+    assert meta["test_accuracy"]["masked"] == pytest.approx(summaries["strong"]["accuracy_masked"])
+    assert meta["test_accuracy"]["majority_masked"] == pytest.approx(1 / 3)
+    crops = (test.x[:6] * 255).astype(np.uint8)
+    p = shipped.predict(crops, "blobs_3class", out)
+    assert p.shape == (6, 3)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    with pytest.raises(FileNotFoundError, match="not a finished run"):
+        shipped.export_run(tmp_path / "runs" / "never_trained", "x", trained_on="", weights_dir=out)
