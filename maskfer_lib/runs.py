@@ -319,12 +319,12 @@ def load_histories(run_dir, names=None) -> dict[str, pd.DataFrame]:
     return out
 
 
-def best_run(run_dir, names) -> Path:
-    """The run folder among ``names`` with the highest best-epoch validation accuracy.
+def ranked_runs(run_dir, names) -> list[Path]:
+    """The finished run folders among ``names``, best validation accuracy first.
 
-    Chosen by validation (``summary.json``'s ``best_val_accuracy``), never by a test split,
-    so that a shipped model's test accuracy stays an unbiased estimate. Runs that are not
-    finished (no ``summary.json``) are skipped; none finished is an error naming them.
+    Ranked by validation (``summary.json``'s ``best_val_accuracy``), never by a test split,
+    so that a chosen model's test accuracy stays an unbiased estimate. Runs that are not
+    finished (no ``summary.json``) are left out; none finished is an error naming them.
     """
     run_dir = Path(run_dir)
     scored = []
@@ -337,4 +337,9 @@ def best_run(run_dir, names) -> Path:
             f"none of {list(names)} has a finished run in {run_dir}: train them first "
             "(their notebooks, or make reproduce)"
         )
-    return run_dir / max(scored)[1]
+    return [run_dir / name for _, name in sorted(scored, reverse=True)]
+
+
+def best_run(run_dir, names) -> Path:
+    """The finished run among ``names`` with the best validation accuracy (:func:`ranked_runs`)."""
+    return ranked_runs(run_dir, names)[0]

@@ -31,6 +31,10 @@ CHECK_ATOL = 1e-4
 _SESSIONS: dict[str, object] = {}
 
 
+class FileTooLarge(ValueError):
+    """An export over :data:`MAX_BYTES`; nothing is left on disk."""
+
+
 def _dir(weights_dir) -> Path:
     """``weights_dir``, or :data:`WEIGHTS_DIR` (read at call time, so tests can point it away)."""
     return Path(weights_dir) if weights_dir is not None else Path(WEIGHTS_DIR)
@@ -160,7 +164,9 @@ def export_weights(
     size = path.stat().st_size
     if size > MAX_BYTES:
         path.unlink()
-        raise ValueError(f"{name}: the ONNX file is {size / 1e6:.1f} MB, over the 10 MB limit")
+        raise FileTooLarge(
+            f"{name}: the ONNX file is {size / 1e6:.1f} MB, over the {MAX_BYTES / 2**20:g} MiB limit"
+        )
     meta = {
         "name": name,
         "class_names": list(class_names),
@@ -248,6 +254,55 @@ def export_run(
         epochs=summary.get("epochs"), recipe=summary.get("recipe"),
         best_val_accuracy=summary.get("best_val_accuracy"),
     )  # fmt: skip
+
+
+TASKS: dict[str, tuple[str, ...]] = {
+    "7class": ("celik_cnn", "putro_slim", "putro_slim_rgc", "mobilenet_v2"),
+    "3class": ("vgg19", "yang_mobilenet"),
+    "4class": ("vgg11", "abn", "fecn"),
+}
+"""The runs each shipped model is chosen from: the single-input classifiers of notebooks 02
+and 03 (7 classes), Yang's baselines in notebook 04 (3 classes; the two-stage models need a
+stage-1 heat map or an inpainter beside the crop) and Hayashi's networks in notebook 05
+(4 classes; FECN carries its MCN inside)."""
+
+
+def ship_best(run_dir, dataset: str, weights_dir: str | Path | None = None) -> list[dict]:
+    """Export, for each of :data:`TASKS`, the finished run with the best validation accuracy
+    as ``<dataset>_<task>``; returns one row per task (tasks with no finished run say so).
+    """
+    from maskfer_lib.runs import ranked_runs
+
+    rows = []
+    for task, names in TASKS.items():
+        name = f"{dataset}_{task}"
+        try:
+            ranked = ranked_runs(run_dir, names)
+        except FileNotFoundError:
+            ranked = []
+        row, skipped = {"model": name, "run": None, "shipped": False}, []
+        for folder in ranked:  # the best by validation that fits the size limit
+            try:
+                path = export_run(
+                    folder, name, trained_on=f"{dataset} train", weights_dir=weights_dir
+                )
+            except FileTooLarge as err:
+                skipped.append(str(err))
+                continue
+            meta = card(name, weights_dir)
+            acc = meta["test_accuracy"]
+            row.update(
+                run=folder.name, shipped=True, best_val_accuracy=meta["best_val_accuracy"],
+                acc_masked=acc.get("masked"), majority_masked=acc.get("majority_masked"),
+                acc_unmasked=acc.get("unmasked"), onnx_mb=path.stat().st_size / 1e6,
+                max_abs_err=meta["check"]["max_abs_err_at_export"],
+            )  # fmt: skip
+            break
+        if not ranked:
+            skipped.append(f"none of {', '.join(names)} trained in {run_dir}")
+        row["note"] = "; ".join(skipped)
+        rows.append(row)
+    return rows
 
 
 def verify(name: str, weights_dir: str | Path | None = None) -> float:

@@ -184,7 +184,7 @@ def test_load_histories_puts_pretraining_first(tmp_path):
     assert h["seconds"].sum() == 10.0 and h["val_accuracy"].iloc[0] == 0.3
 
 
-def test_best_run_is_chosen_by_validation_and_exports_as_shipped_weights(tmp_path):
+def test_best_run_is_chosen_by_validation_and_exports_as_shipped_weights(tmp_path, monkeypatch):
     from maskfer_lib import shipped
 
     train, val, test = blobs(150, seed=0), blobs(45, seed=1), blobs(45, seed=2)
@@ -216,3 +216,14 @@ def test_best_run_is_chosen_by_validation_and_exports_as_shipped_weights(tmp_pat
     np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
     with pytest.raises(FileNotFoundError, match="not a finished run"):
         shipped.export_run(tmp_path / "runs" / "never_trained", "x", trained_on="", weights_dir=out)
+
+    # ship_best: one file per task from its best run; a task with no run, and a run over
+    # the size limit, are reported in the table, not skipped silently.
+    monkeypatch.setattr(shipped, "TASKS", {"3class": ("weak", "strong"), "9class": ("absent",)})
+    rows = {r["model"]: r for r in shipped.ship_best(tmp_path / "runs", "blobs", out)}
+    assert rows["blobs_3class"]["shipped"] and rows["blobs_3class"]["run"] == "strong"
+    assert not rows["blobs_9class"]["shipped"] and "absent" in rows["blobs_9class"]["note"]
+    monkeypatch.setattr(shipped, "MAX_BYTES", 100)
+    rows = shipped.ship_best(tmp_path / "runs", "tiny", tmp_path / "w2")
+    assert not rows[0]["shipped"] and rows[0]["note"].count("MiB limit") == 2
+    assert not list((tmp_path / "w2").glob("*.onnx"))
