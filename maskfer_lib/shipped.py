@@ -240,9 +240,10 @@ def export_run(
             f"{folder.name} takes input {shape}, not a face crop (H, W, 1 or 3): it cannot be "
             "shipped as a single-input classifier"
         )
-    tests = [k.removeprefix("accuracy_") for k, v in summary.items()]
     tests = [
-        t for t in tests if f"majority_{t}" in summary and summary.get(f"accuracy_{t}") is not None
+        k.removeprefix("accuracy_")
+        for k, v in summary.items()
+        if k.startswith("accuracy_") and v is not None and f"majority_{k[9:]}" in summary
     ]
     accuracy = {t: summary[f"accuracy_{t}"] for t in tests}
     accuracy.update({f"majority_{t}": summary[f"majority_{t}"] for t in tests})
@@ -276,11 +277,12 @@ def ship_best(run_dir, dataset: str, weights_dir: str | Path | None = None) -> l
     rows = []
     for task, names in TASKS.items():
         name = f"{dataset}_{task}"
+        row, skipped = {"model": name, "run": None, "shipped": False}, []
         try:
             ranked = ranked_runs(run_dir, names)
-        except FileNotFoundError:
+        except FileNotFoundError as err:  # no finished run: its message is the note
             ranked = []
-        row, skipped = {"model": name, "run": None, "shipped": False}, []
+            skipped.append(str(err))
         for folder in ranked:  # the best by validation that fits the size limit
             try:
                 path = export_run(
@@ -298,8 +300,6 @@ def ship_best(run_dir, dataset: str, weights_dir: str | Path | None = None) -> l
                 max_abs_err=meta["check"]["max_abs_err_at_export"],
             )  # fmt: skip
             break
-        if not ranked:
-            skipped.append(f"none of {', '.join(names)} trained in {run_dir}")
         row["note"] = "; ".join(skipped)
         rows.append(row)
     return rows
