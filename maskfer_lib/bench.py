@@ -379,6 +379,30 @@ def fps_figure(df, cpu: str, threads: int):
     return fig
 
 
+MODEL_GROUPS = ("table2", "all")
+"""Names ``--models`` takes besides registry names: Putro's Table 2 models, or every one."""
+
+
+def unknown_models(names, groups: bool = True) -> list[str]:
+    """The entries of ``names`` that are not registry models (nor, with ``groups``, one of
+    :data:`MODEL_GROUPS`)."""
+    from . import models
+
+    allowed = set(models.REGISTRY) | (set(MODEL_GROUPS) if groups else set())
+    return [n for n in names if n not in allowed]
+
+
+def _unknown_message(bad, option: str = "--models", groups: bool = True) -> str:
+    from . import models
+
+    choices = f"{', '.join(MODEL_GROUPS)} or the registry" if groups else "the registry"
+    return (
+        f"{option}: unknown model name{'s' if len(bad) > 1 else ''} "
+        f"{', '.join(map(repr, bad))}; choose from {choices} (maskfer_lib.models): "
+        f"{', '.join(models.REGISTRY)}"
+    )
+
+
 def run_bench(
     profile: str = "quick",
     sizes=(128, 48),
@@ -406,6 +430,27 @@ def run_bench(
     from . import config
 
     prof = config.get_profile(profile)
+    # Checked before anything is written: a bad name used to fail only after the path
+    # comparison had written its table, leaving a partial set of files.
+    bad = unknown_models(models)
+    if bad:
+        raise ValueError(_unknown_message(bad, "models"))
+    bad = unknown_models(list(e2e or []) + list(secondary or []), groups=False)
+    if bad:
+        raise ValueError(_unknown_message(bad, "e2e/secondary", groups=False))
+    names = []
+    for m in models:
+        names += (
+            TABLE2_MODELS if m == "table2" else TABLE2_MODELS + OTHER_MODELS if m == "all" else [m]
+        )
+    names = list(dict.fromkeys(names))
+    if prof.name == "smoke":
+        names, sizes = [n for n in names if n in (REFERENCE, "mobilenet_v2")], [min(sizes)]
+        if not names:
+            raise ValueError(
+                f"the smoke profile times only {REFERENCE} and mobilenet_v2; none of "
+                f"{list(models)} is one of them (use --profile quick for other models)"
+            )
     import tensorflow as tf
 
     try:  # threads must be pinned before TensorFlow's runtime starts
@@ -425,14 +470,6 @@ def run_bench(
     set_threads(threads)
     out = Path(out) if out else config.figures_dir(prof.name)
     runs, warmup = runs or prof.timing_runs, prof.timing_warmup
-    names = []
-    for m in models:
-        names += (
-            TABLE2_MODELS if m == "table2" else TABLE2_MODELS + OTHER_MODELS if m == "all" else [m]
-        )
-    names = list(dict.fromkeys(names))
-    if prof.name == "smoke":
-        names, sizes = [n for n in names if n in (REFERENCE, "mobilenet_v2")], [min(sizes)]
     cpu = cpu_model()
     print(f"CPU: {cpu}; {cpu_count()} cores usable; threads = {threads}; runs = {runs}")
 
@@ -453,14 +490,16 @@ def run_bench(
         ]
     )
     res["native_paths"] = res["native_paths"].assign(cpu=cpu, threads=threads)
-    save_table(res["native_paths"], out, "timing_native_paths")
-    df = add_ratios(
-        pd.DataFrame(
-            time_models(
-                names, sizes, runs, warmup, threads, paths, e2e_models=e2e, secondary=secondary
-            )
-        )
+    rows = time_models(
+        names, sizes, runs, warmup, threads, paths, e2e_models=e2e, secondary=secondary
     )
+    if not rows:
+        raise RuntimeError(
+            f"none of {names} could be built and timed (see the 'skip' lines above); "
+            "nothing written"
+        )
+    save_table(res["native_paths"], out, "timing_native_paths")
+    df = add_ratios(pd.DataFrame(rows))
     res["timing"] = df
     save_table(df, out, "timing")
     res["table2"] = table2(df)
@@ -480,7 +519,14 @@ def run_bench(
 
 
 def main(argv=None) -> int:
-    """Command-line entry point (see the module docstring)."""
+    """Command-line entry point (see the module docstring).
+
+    Model names (``--models``, ``--e2e``) and the profile are checked before anything is
+    timed or written; a bad one exits with an argparse error (status 2) listing the valid
+    names.
+    """
+    from . import config
+
     ap = argparse.ArgumentParser(
         prog="python -m maskfer_lib.bench",
         description=__doc__,
@@ -506,6 +552,14 @@ def main(argv=None) -> int:
     ap.add_argument("--no-integrated", action="store_true")
     ap.add_argument("--out", help="output folder (default: config.figures_dir(profile))")
     args = ap.parse_args(argv)
+    for option, given, groups in (("--models", args.models, True), ("--e2e", args.e2e, False)):
+        bad = unknown_models(given or [], groups)
+        if bad:
+            ap.error(_unknown_message(bad, option, groups))  # exits with status 2
+    try:
+        config.get_profile(args.profile)
+    except ValueError as err:
+        ap.error(f"--profile: {err}")
     res = run_bench(
         args.profile,
         args.sizes,

@@ -11,10 +11,22 @@ Formats (each returns :class:`~maskfer_lib.records.FaceDataset`, or a dict split
 Seven-class sources use one canonical order, :data:`CLASSES_7` (the Kaggle FER2013 folder
 order Çelik & Gören trained on), so a model trained on one source can be scored on another.
 
-Bad input never passes silently: a missing or empty folder, a csv with the wrong columns,
-an unknown class name or an unreadable image raises an error naming the file and the fix;
-with ``on_error="skip"`` unreadable images are skipped, logged and counted in
-``ds.meta["skipped"]`` (list of ``(path, reason)``).
+Bad input never passes silently: a missing or empty folder, a file where a folder belongs
+(or the reverse), an empty, header-only or binary csv, a csv with the wrong columns or
+unknown ``Usage`` values, an unknown class folder (``happyy``: the closest known name is
+suggested), images of mixed sizes without ``size=``, an unreadable or zero-byte image, or
+too few images per class to carve a split raises an error naming the file and the fix (a
+:class:`DataFormatError`, which is a ValueError, or FileNotFoundError / NotADirectoryError /
+IsADirectoryError for paths). With ``on_error="skip"`` unreadable images are skipped, logged
+and counted in ``ds.meta["skipped"]`` (list of ``(path, reason)``). A split lacking a class
+that the dataset has (e.g. a ``validation/`` folder without ``sad/``) is not an error: it is
+logged, warned about and recorded in that split's ``meta["missing_classes"]``.
+
+Class folders must carry emotion names (:data:`SYNONYMS`: ``angry``, ``Happiness``, ``normal``
+...), unless the caller lists the classes: ``class_names=`` for :func:`load_imagefolder`, or
+a ``classes.txt`` (one name a line, in label order) in the dataset folder for
+:func:`load_dataset`. :func:`check_dataset` runs the loaders' checks on folder listings and a
+csv's first rows only, decoding no image, so a runner can refuse bad input before any work.
 
 Splits: :func:`stratified_split`, :func:`identity_split` (no person in two splits),
 :func:`kfold_indices` (Putro's 10-fold CV). :func:`load_dataset` gives every notebook
@@ -24,11 +36,15 @@ the float array a model takes.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
+import math
+import os
 import re
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -99,8 +115,40 @@ SPLIT_ALIASES = {
 }
 
 
-class MixedSizeError(ValueError):
+CLASSES_FILE = "classes.txt"
+"""Optional file in an ImageFolder dataset's root listing its class names, one a line."""
+IMAGE_SIZE_ENV = "MASKFER_IMAGE_SIZE"
+"""Environment variable giving :func:`load_dataset` a resize size (``128`` or ``128x96``)
+when the caller passes none; how ``make reproduce`` runs on photos of mixed sizes."""
+
+LAYOUTS = {
+    "synthfacs": "nothing: SynthFACS is generated in code (DATA_DIR is not needed)",
+    "fer2013": (
+        "a folder with Kaggle's train/<class>/*.jpg and validation/<class>/*.jpg (or test/), "
+        "or the original fer2013.csv (columns emotion,pixels,Usage; .csv.gz works too)"
+    ),
+    "imagefolder": (
+        "a folder root/<class>/*.png|jpg, or root/<split>/<class>/*.png|jpg with split "
+        "folders train/ and optionally val/ (validation/) and test/; class folders carry "
+        f"emotion names, or are listed one a line in root/{CLASSES_FILE}"
+    ),
+    "kdef": "a folder holding KDEF images named like AF01ANFL.JPG (any sub-folders)",
+    "rafdb": "RAF-DB basic's folder: list_patition_label.txt (or EmoLabel/) and aligned/",
+    "lfwfer": "a folder root/[split/]positive|neutral|negative/*.png|jpg",
+}
+"""What each dataset name of :func:`load_dataset` expects under ``DATA_DIR``."""
+
+
+class DataFormatError(ValueError):
+    """Input that is not in the format its loader reads; the message names the path and fix."""
+
+
+class MixedSizeError(DataFormatError):
     """Images of different sizes were loaded without ``size=``."""
+
+
+class TooFewImagesError(DataFormatError):
+    """A class has too few images for a stratified split; the message says how many it needs."""
 
 
 # --------------------------------------------------------------------------- names
@@ -164,6 +212,56 @@ def map_classes(ds: FaceDataset, mapping: str | dict) -> FaceDataset:
     return out
 
 
+def _closest(name: str, choices) -> str | None:
+    """The choice closest to ``name`` (difflib, case-insensitive), or None when none is close."""
+    by_lower = {str(c).lower(): str(c) for c in choices}
+    hit = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[hit[0]] if hit else None
+
+
+def _did_you_mean(name: str, choices) -> str:
+    hit = _closest(name, choices)
+    return f" (did you mean {hit!r}?)" if hit else ""
+
+
+def _known_class(name: str) -> bool:
+    return str(name).strip().lower() in SYNONYMS
+
+
+def _unknown_class_folders_error(folder: Path, unknown: list[str], known, explicit: bool):
+    """The error for class folders that are not known class names, with a suggestion each."""
+    listed = ", ".join(f"{folder / u}{_did_you_mean(u, known)}" for u in unknown)
+    if explicit:
+        fix = "rename or remove the folder(s), or pass the full class list"
+        return DataFormatError(
+            f"{folder} has class folder(s) {unknown} not in class_names {tuple(known)}: "
+            f"{listed}; {fix}"
+        )
+    names = ", ".join(dict.fromkeys(SYNONYMS.values()))
+    return DataFormatError(
+        f"unknown class name{'s' if len(unknown) > 1 else ''} "
+        f"{', '.join(repr(u) for u in unknown)} in {folder}: {listed}. "
+        f"Known class names: {names} (other spellings such as Happiness, anger, normal "
+        "are read too: maskfer_lib.data.SYNONYMS). Rename the "
+        "folder(s) to a known name, or, for your own classes, pass class_names=[...] "
+        f"(load_dataset / make reproduce: list them one a line in <DATA_DIR>/{CLASSES_FILE})"
+    )
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _need_dir(path: Path, what: str, layout: str) -> None:
+    """Raise naming ``path`` unless it is a folder (missing, or a file where a folder belongs)."""
+    if path.is_dir():
+        return
+    if path.exists():
+        raise NotADirectoryError(
+            f"{what} {path} is a file, not a folder; point DATA_DIR at the folder ({layout})"
+        )
+    raise FileNotFoundError(f"{what} {path} does not exist; check DATA_DIR ({layout})")
+
+
 # --------------------------------------------------------------------------- images
 
 
@@ -171,7 +269,13 @@ def _read_image(path: Path, grayscale: bool) -> np.ndarray:
     import cv2
 
     buf = np.fromfile(str(path), dtype=np.uint8)  # imdecode copes with non-ASCII paths
-    img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR)
+    if buf.size == 0:
+        # imdecode asserts on an empty buffer (a cv2.error, not None): a failed copy or download.
+        raise OSError("empty file (0 bytes)")
+    try:
+        img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE if grayscale else cv2.IMREAD_COLOR)
+    except cv2.error as e:
+        raise OSError(f"OpenCV cannot decode it ({str(e).strip().splitlines()[-1]})") from None
     if img is None:
         raise OSError("not a readable image (corrupt or not an image format OpenCV reads)")
     if grayscale:
@@ -233,7 +337,9 @@ def _load_images(paths, grayscale, size, on_error, source, crop=None):
         elif img.shape != first_shape:
             raise MixedSizeError(
                 f"images differ in size: {p} is {img.shape[1]}x{img.shape[0]} but {first_path} "
-                f"is {first_shape[1]}x{first_shape[0]}; pass size=(H, W) to resize on load"
+                f"is {first_shape[1]}x{first_shape[0]} (width x height); pass size=(H, W) to "
+                f"resize on load (load_dataset(..., size=128); make reproduce: "
+                f"{IMAGE_SIZE_ENV}=128), or resize the images to one size first"
             )
         imgs.append(img)
         kept.append(i)
@@ -261,7 +367,65 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
+def _other_files(folder: Path) -> list[Path]:
+    """Files that are not images (hidden ones such as ``.DS_Store`` aside): read as nothing."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in IMAGE_EXTENSIONS
+    )
+
+
+def _has_image(folder: Path) -> bool:
+    return any(p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() for p in folder.iterdir())
+
+
 # --------------------------------------------------------------------------- ImageFolder
+
+
+def _split_folder(root: Path, split: str | None) -> Path:
+    """``root`` or ``root/split``, raising naming the path when it is not a folder."""
+    _need_dir(root, "dataset folder", LAYOUTS["imagefolder"])
+    folder = root / split if split else root
+    if not folder.is_dir():
+        have = sorted(p.name for p in root.iterdir() if p.is_dir())
+        kind = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(
+            f"split folder {folder} {kind}; {root} has {have or 'no sub-folders'}"
+        )
+    return folder
+
+
+def _class_folders(folder: Path, class_names=None, emotion_names: bool = False):
+    """The class folders of ``folder`` checked against the known or given class names.
+
+    Returns ``(class_dirs, {dir: class name}, class_names)``; raises naming the folder on a
+    folder without class sub-folders, an unknown class folder or an empty class folder.
+    """
+    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise DataFormatError(
+            f"{folder} has no class sub-folders; expected {folder}/<class>/*.png (ImageFolder)"
+        )
+    explicit = class_names is not None
+    if explicit:
+        class_names = tuple(str(c) for c in class_names)
+    if emotion_names or not explicit:
+        # Without a class list a misspelt folder ("happyy") would silently become a class.
+        unknown = [d.name for d in class_dirs if not _known_class(d.name)]
+        if unknown:
+            raise _unknown_class_folders_error(folder, unknown, SYNONYMS, explicit=False)
+    names = {d: (canonical_class(d.name) if emotion_names else d.name) for d in class_dirs}
+    if not explicit:
+        found = set(names.values())
+        # Emotion names follow the canonical 7-class order; anything else sorts by name.
+        known = [c for c in CLASSES_7 if c in found] if emotion_names else []
+        class_names = tuple(known + sorted(found - set(known)))
+    else:
+        unknown = sorted({n for n in names.values() if n not in class_names})
+        if unknown:
+            raise _unknown_class_folders_error(folder, unknown, class_names, explicit=True)
+    return class_dirs, names, class_names
 
 
 def load_imagefolder(
@@ -279,65 +443,67 @@ def load_imagefolder(
     Args:
         root: dataset folder; ``split`` selects ``root/split`` (e.g. ``"train"``).
         grayscale: load as one channel (else RGB).
-        size: ``None`` (all images must share a size), an int or ``(H, W)`` to resize on load.
+        size: ``None`` (all images must share a size, else :class:`MixedSizeError` naming
+            two files and their sizes), an int or ``(H, W)`` to resize on load.
         class_names: the classes and their order; folders not listed raise, listed classes
-            without a folder have no images. Default: sorted folder names.
+            without a folder have no images (``meta["missing_classes"]``). Default: the
+            sorted folder names, which must then be emotion names (:data:`SYNONYMS`), so a
+            misspelt folder (``happyy``) raises with the closest known name instead of
+            becoming a class of its own.
         emotion_names: map folder names through :data:`SYNONYMS` first (``"Happiness"`` ->
             ``"happy"``), raising on names that are not emotions.
-        on_error: ``"raise"`` or ``"skip"`` (count unreadable images in ``meta["skipped"]``).
+        on_error: ``"raise"`` or ``"skip"`` unreadable images (zero-byte, truncated, not an
+            image); skips are logged, warned about and listed in ``meta["skipped"]``.
         only_classes: read only these classes' folders (labels still index ``class_names``),
             e.g. Hayashi's four classes without reading the other three.
     """
     root = Path(root)
-    folder = root / split if split else root
-    if not root.is_dir():
-        raise FileNotFoundError(f"dataset folder {root} does not exist; check DATA_DIR")
-    if not folder.is_dir():
-        have = sorted(p.name for p in root.iterdir() if p.is_dir())
-        raise FileNotFoundError(
-            f"split folder {folder} does not exist; {root} has {have or 'no sub-folders'}"
-        )
-    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not class_dirs:
-        raise ValueError(
-            f"{folder} has no class sub-folders; expected {folder}/<class>/*.png (ImageFolder)"
-        )
-    names = {d: (canonical_class(d.name) if emotion_names else d.name) for d in class_dirs}
-    if class_names is None:
-        found = set(names.values())
-        # Emotion names follow the canonical 7-class order; anything else sorts by name.
-        known = [c for c in CLASSES_7 if c in found] if emotion_names else []
-        class_names = tuple(known + sorted(found - set(known)))
-    else:
-        class_names = tuple(class_names)
-        unknown = sorted({n for n in names.values() if n not in class_names})
-        if unknown:
-            raise ValueError(
-                f"{folder} has class folder(s) {unknown} not in class_names {class_names}; "
-                "rename or remove them, or pass the full class list"
-            )
+    folder = _split_folder(root, split)
+    class_dirs, names, class_names = _class_folders(folder, class_names, emotion_names)
     if only_classes is not None:
         only = {canonical_class(c) if emotion_names else c for c in only_classes}
         if not only <= set(class_names):
             raise ValueError(f"only_classes {sorted(only - set(class_names))} not in {class_names}")
         class_dirs = [d for d in class_dirs if names[d] in only]
-    paths, labels = [], []
+    paths, labels, ignored = [], [], []
     for d in class_dirs:
         files = _image_files(d)
         if not files:
-            raise ValueError(
+            raise DataFormatError(
                 f"class folder {d} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
                 "fill it or remove it"
             )
         paths += files
         labels += [class_names.index(names[d])] * len(files)
+        ignored += _other_files(d)
+    if ignored:
+        log.warning(
+            "%s: ignored %d file(s) that are not %s images (first: %s)",
+            folder,
+            len(ignored),
+            "/".join(IMAGE_EXTENSIONS),
+            ignored[0],
+        )
     images, kept, skipped = _load_images(paths, grayscale, size, on_error, str(folder))
     meta = {"source": str(folder), "format": "imagefolder"}
     if skipped:
         meta["skipped"] = skipped
+    if ignored:
+        meta["ignored_files"] = len(ignored)
+    labels = np.asarray(labels)[kept]
+    # Classes asked for (all, or only_classes) that ended with no image: no folder, or
+    # every image skipped as unreadable.
+    present = set(labels.tolist())
+    missing = [
+        c
+        for i, c in enumerate(class_names)
+        if i not in present and (only_classes is None or c in only)
+    ]
+    if missing:
+        meta["missing_classes"] = missing
     return FaceDataset(
         images=images,
-        labels=np.asarray(labels)[kept],
+        labels=labels,
         class_names=class_names,
         paths=[str(paths[i]) for i in kept],
         meta=meta,
@@ -347,36 +513,106 @@ def load_imagefolder(
 # --------------------------------------------------------------------------- FER2013
 
 
+FER2013_FORMAT = (
+    "a FER2013 csv has the header line emotion,pixels,Usage and one row per face: emotion a "
+    "code 0..6 (angry, disgust, fear, happy, sad, surprise, neutral), pixels 2304 "
+    "space-separated values 0..255 (48x48), Usage Training, PublicTest or PrivateTest "
+    "(a csv without the Usage column is read as all Training)"
+)
+"""The expected csv format, quoted by every error of :func:`load_fer2013_csv`."""
+_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".tar.bz2", ".tar.xz", ".7z", ".rar")
+
+
+def _read_fer2013_table(path: Path, nrows: int | None = None):
+    """Read a FER2013 csv (or its first ``nrows`` rows) as a DataFrame with the columns checked.
+
+    Every way a file can fail to be a FER2013 csv (a folder, an archive, zero bytes, a header
+    without rows, binary content, missing columns) raises naming the path and the format.
+    """
+    import pandas as pd
+
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"FER2013 csv {path} is a folder, not a csv file; point DATA_DIR at fer2013.csv, or "
+            "load the folder with load_dataset('fer2013', folder) / load_fer2013_folder when it "
+            "holds Kaggle's train/ and validation/ folders"
+        )
+    if not path.exists():
+        raise FileNotFoundError(f"FER2013 csv {path} does not exist; check DATA_DIR")
+    if path.name.lower().endswith(_ARCHIVE_SUFFIXES):
+        raise DataFormatError(
+            f"{path} is an archive, not a csv; extract it and point DATA_DIR at the fer2013.csv "
+            "(or the folder with train/ and validation/) inside"
+        )
+    if path.stat().st_size == 0:
+        raise DataFormatError(f"FER2013 csv {path} is empty (0 bytes); {FER2013_FORMAT}")
+    try:
+        df = pd.read_csv(path, dtype={"pixels": str, "Usage": str}, nrows=nrows)
+    except pd.errors.EmptyDataError:
+        raise DataFormatError(
+            f"FER2013 csv {path} holds no header and no rows; {FER2013_FORMAT}"
+        ) from None
+    except (UnicodeDecodeError, pd.errors.ParserError, EOFError, OSError, zlib.error) as e:
+        # Binary files, a .gz that is not gzip, a truncated .gz: pandas and gzip say so
+        # without the path.
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataFormatError(
+            f"{path} does not read as a text csv ({type(e).__name__}: {reason[:200]}); it is "
+            f"not a FER2013 csv: {FER2013_FORMAT}"
+        ) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("emotion", "pixels") if c not in df.columns]
+    if missing:
+        raise DataFormatError(
+            f"{path} has columns {list(df.columns)}, missing {missing}; {FER2013_FORMAT}"
+        )
+    if df.empty:
+        raise DataFormatError(
+            f"FER2013 csv {path} has the header {list(df.columns)} but no data rows; "
+            f"{FER2013_FORMAT}"
+        )
+    return df
+
+
+def _check_fer2013_usage(path: Path, df) -> None:
+    usage = df["Usage"].fillna("").astype(str).str.strip()
+    bad = usage[~usage.isin(list(FER2013_USAGE))]
+    if len(bad):
+        # Each unknown value with the row it first appears on; an empty cell shows as ''.
+        first = bad.drop_duplicates()
+        where = ", ".join(f"{v!r} (row {i + 2})" for i, v in first.items())
+        raise DataFormatError(
+            f"{path}: unknown Usage values {sorted(first)}: {where}; allowed: "
+            f"{', '.join(FER2013_USAGE)} (drop the Usage column to read every row as Training)"
+        )
+    df["Usage"] = usage
+
+
 def load_fer2013_csv(path, usage: str | None = None) -> dict[str, FaceDataset]:
     """Load the original ``fer2013.csv`` (``emotion,pixels,Usage``; ``.csv.gz`` too).
 
     Returns ``{"train", "val", "test"}`` (Training, PublicTest, PrivateTest) for the usages
     present, or only ``usage``'s split when given. Images are 48x48 grayscale (C=1); labels
-    are re-indexed into :data:`CLASSES_7`.
+    are re-indexed into :data:`CLASSES_7`. A file that is not such a csv (empty, header only,
+    binary, missing columns, unknown Usage values, bad codes or pixels) raises a
+    :class:`DataFormatError` naming the file, the row where it applies, and the format.
     """
     import pandas as pd
 
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"FER2013 csv {path} does not exist; check DATA_DIR")
-    df = pd.read_csv(path, dtype={"pixels": str})
-    need = {"emotion", "pixels"}
-    if not need <= set(df.columns):
+    if usage is not None and usage not in FER2013_USAGE and usage not in FER2013_USAGE.values():
         raise ValueError(
-            f"{path} has columns {list(df.columns)}; a FER2013 csv needs emotion,pixels[,Usage] "
-            "(the original fer2013.csv header)"
+            f"usage {usage!r} is not a FER2013 Usage; choose one of {list(FER2013_USAGE)} "
+            f"(or a split name {list(FER2013_USAGE.values())})"
         )
+    df = _read_fer2013_table(path)
     if "Usage" not in df.columns:
         df["Usage"] = "Training"
-    bad_usage = sorted(set(df["Usage"]) - set(FER2013_USAGE))
-    if bad_usage:
-        raise ValueError(
-            f"{path}: unknown Usage values {bad_usage}; expected {list(FER2013_USAGE)}"
-        )
+    _check_fer2013_usage(path, df)
     codes = pd.to_numeric(df["emotion"], errors="coerce")
     bad = np.flatnonzero(~codes.between(0, 6) | (codes % 1 != 0))
     if len(bad):
-        raise ValueError(
+        raise DataFormatError(
             f"{path}: row {bad[0] + 2} has emotion {str(df['emotion'].iloc[bad[0]])!r}; "
             "FER2013 codes are 0..6 (angry, disgust, fear, happy, sad, surprise, neutral)"
         )
@@ -384,18 +620,18 @@ def load_fer2013_csv(path, usage: str | None = None) -> dict[str, FaceDataset]:
     lens = pix.str.len().to_numpy()
     wrong = np.flatnonzero(lens != 48 * 48)
     if len(wrong):
-        raise ValueError(
+        raise DataFormatError(
             f"{path}: row {wrong[0] + 2} has {lens[wrong[0]]} pixel values, expected 2304 "
             "(48x48); the file is truncated or not FER2013"
         )
     try:
         images = np.array(pix.tolist(), dtype=np.int64)
     except ValueError:
-        raise ValueError(
+        raise DataFormatError(
             f"{path}: non-numeric pixel values; expected space-separated 0..255"
         ) from None
     if images.min() < 0 or images.max() > 255:
-        raise ValueError(f"{path}: pixel values outside 0..255")
+        raise DataFormatError(f"{path}: pixel values outside 0..255")
     images = images.astype(np.uint8).reshape(-1, 48, 48, 1)
     remap = np.array([CLASSES_7.index(c) for c in FER2013_CODES])
     labels = remap[codes.to_numpy(np.int64)]
@@ -405,7 +641,7 @@ def load_fer2013_csv(path, usage: str | None = None) -> dict[str, FaceDataset]:
     for s in wanted:
         idx = np.flatnonzero(splits == s)
         if not len(idx):
-            raise ValueError(f"{path} has no rows with Usage for split {s!r}")
+            raise DataFormatError(f"{path} has no rows with Usage for split {s!r}")
         out[s] = FaceDataset(
             images=images[idx],
             labels=labels[idx],
@@ -423,8 +659,7 @@ def load_fer2013_folder(root, grayscale: bool = True, size=None, on_error: str =
     Folder names are matched through :data:`SYNONYMS` into :data:`CLASSES_7`.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"FER2013 folder {root} does not exist; check DATA_DIR")
+    _need_dir(root, "FER2013 folder", LAYOUTS["fer2013"])
     out = {}
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
         key = SPLIT_ALIASES.get(d.name.lower())
@@ -493,8 +728,7 @@ def load_kdef(
     names do not parse raise (or are skipped and counted with ``on_error="skip"``).
     """
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"KDEF folder {root} does not exist; check DATA_DIR")
+    _need_dir(root, "KDEF folder", LAYOUTS["kdef"])
     files = sorted(
         p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
     )
@@ -563,8 +797,7 @@ def load_rafdb(
     into :data:`CLASSES_7`. Returns ``{"train", "test"}``, or one dataset when ``split`` is set.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"RAF-DB folder {root} does not exist; check DATA_DIR")
+    _need_dir(root, "RAF-DB folder", LAYOUTS["rafdb"])
     lst = _find(root, ["list_patition_label.txt", "EmoLabel/list_patition_label.txt"])
     if lst is None:
         raise FileNotFoundError(
@@ -641,8 +874,7 @@ def load_lfwfer(
     split -> dataset; otherwise one dataset with :data:`CLASSES_3`.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"LFW-FER folder {root} does not exist; check DATA_DIR")
+    _need_dir(root, "LFW-FER folder", LAYOUTS["lfwfer"])
     subdirs = {p.name.lower(): p.name for p in root.iterdir() if p.is_dir()}
     split_dirs = {SPLIT_ALIASES[k]: v for k, v in subdirs.items() if k in SPLIT_ALIASES}
     kw = dict(grayscale=grayscale, size=size, class_names=CLASSES_3, on_error=on_error)
@@ -667,30 +899,61 @@ def _check_fractions(fractions) -> tuple[float, float, float]:
     return f
 
 
+def images_needed_per_class(fractions=(0.7, 0.15, 0.15)) -> int:
+    """Images a class needs so that a stratified split into ``fractions`` (train, val, test)
+    can give every split with a positive fraction at least one of them (7 for 70/15/15)."""
+    f = [v for v in _check_fractions(fractions) if v > 0]
+    return 1 if len(f) < 2 else max(2, math.ceil(1 / min(f) - 1e-9))
+
+
+def _too_few(y, names, fractions, need: int) -> str:
+    counts = np.bincount(y, minlength=len(names) if names is not None else 0)
+    label = [str(names[i]) if names is not None else f"label {i}" for i in range(len(counts))]
+    low = [f"{label[i]!r} has {c}" for i, c in enumerate(counts) if 0 < c < need]
+    fr = "/".join(f"{v:.2f}" for v in fractions)
+    every = ", ".join(f"{n} {c}" for n, c in zip(label, counts.tolist(), strict=True))
+    return (
+        f"a stratified train/val/test split ({fr}) needs at least {need} images per class so "
+        f"that every split gets each class; too few: {', '.join(low) or 'none'} "
+        f"(images per class: {every})"
+    )
+
+
 def stratified_split(labels_or_ds, fractions=(0.7, 0.15, 0.15), seed: int = 0) -> dict:
-    """Indices ``{"train", "val", "test"}`` with class proportions kept in each split."""
+    """Indices ``{"train", "val", "test"}`` with class proportions kept in each split.
+
+    Raises :class:`TooFewImagesError` saying how many images per class the split needs and
+    which classes have fewer, where scikit-learn cannot stratify.
+    """
     from sklearn.model_selection import train_test_split
 
     y = _labels_of(labels_or_ds)
+    names = labels_or_ds.class_names if isinstance(labels_or_ds, FaceDataset) else None
     f_tr, f_va, f_te = _check_fractions(fractions)
     idx = np.arange(len(y))
     counts = np.bincount(y)
     strat = y if counts[counts > 0].min() >= 2 else None  # sklearn needs 2 per class
+
+    def split(part, test_size, stratify):
+        try:
+            return train_test_split(part, test_size=test_size, stratify=stratify, random_state=seed)
+        except ValueError as e:
+            need = images_needed_per_class((f_tr, f_va, f_te))
+            raise TooFewImagesError(
+                f"{_too_few(y, names, (f_tr, f_va, f_te), need)}; scikit-learn: {e}. Add "
+                "images to the classes named, or give the dataset its own val/test splits"
+            ) from None
+
     out = {"train": idx, "val": idx[:0], "test": idx[:0]}
     rest = idx
     if f_te > 0:
-        out["train"], out["test"] = train_test_split(
-            idx, test_size=f_te, stratify=strat, random_state=seed
-        )
+        out["train"], out["test"] = split(idx, f_te, strat)
         rest = out["train"]
     if f_va > 0:
         ys = y[rest]
         c = np.bincount(ys)
-        out["train"], out["val"] = train_test_split(
-            rest,
-            test_size=f_va / (f_tr + f_va),
-            random_state=seed,
-            stratify=ys if c[c > 0].min() >= 2 else None,
+        out["train"], out["val"] = split(
+            rest, f_va / (f_tr + f_va), ys if c[c > 0].min() >= 2 else None
         )
     return {k: np.sort(v) for k, v in out.items()}
 
@@ -857,7 +1120,12 @@ def cap_per_class(ds: FaceDataset, cap: int, seed: int = 0) -> FaceDataset:
 
 
 def _complete_splits(parts: dict, seed: int, val_frac: float = 0.15, test_frac: float = 0.15):
-    """Carve missing val/test splits out of train (identity-disjoint where possible)."""
+    """Carve missing val/test splits out of train (identity-disjoint where possible).
+
+    A stratified carve (no identities) that cannot give every split each class (3 faces per
+    class) raises :class:`TooFewImagesError` naming the folder, the classes with too few
+    images and the count needed (:func:`images_needed_per_class`).
+    """
     parts = dict(parts)
     missing = [s for s in ("val", "test") if s not in parts]
     if missing:
@@ -868,7 +1136,14 @@ def _complete_splits(parts: dict, seed: int, val_frac: float = 0.15, test_frac: 
         if tr.identity is not None:
             idx = identity_split(tr, f, seed)
         else:
-            idx = stratified_split(tr, f, seed)
+            try:
+                idx = stratified_split(tr, f, seed)
+            except TooFewImagesError as e:
+                source = tr.meta.get("source", "the training split")
+                raise TooFewImagesError(
+                    f"{source}: cannot carve {' and '.join(missing)} out of the training "
+                    f"images: {e}"
+                ) from None
         carved = apply_split(tr, idx)
         parts["train"] = carved["train"]
         for s in missing:
@@ -877,14 +1152,239 @@ def _complete_splits(parts: dict, seed: int, val_frac: float = 0.15, test_frac: 
     return {k: parts[k] for k in ("train", "val", "test")}
 
 
+def _record_missing_classes(splits: dict[str, FaceDataset], name: str) -> None:
+    """Warn about, and record in ``meta["missing_classes"]``, classes a split has no image of.
+
+    A class missing from one split (a validation folder without ``sad/``) leaves that split's
+    scores without it; that is the data, not an error, but it must not pass unnoticed.
+    """
+    present = {s: set(_present_classes(ds)) for s, ds in splits.items()}
+    listed = list(dict.fromkeys(c for ds in splits.values() for c in ds.class_names))
+    nowhere = [c for c in listed if not any(c in p for p in present.values())]
+    if nowhere:
+        _warn(
+            f"{name}: no split has images of class(es) {nowhere}; models get outputs for "
+            "them that never train (recorded in meta['missing_classes'])"
+        )
+    for s, ds in splits.items():
+        meta = {k: v for k, v in ds.meta.items() if k != "missing_classes"}
+        missing = [c for c in ds.class_names if c not in present[s]]
+        if missing:
+            meta["missing_classes"] = missing
+        here = [c for c in missing if c not in nowhere]
+        if here:
+            src = ds.meta.get("source", "?")
+            if ds.meta.get("carved_from_train"):
+                origin, fix = f"carved from {src}", f"add images of them to {src}"
+            else:
+                origin = f"from {src}"
+                fix = f"add images of them to {src}/<class>/, or remove the class everywhere"
+            others = [o for o in splits if o != s and present[o] & set(here)]
+            _warn(
+                f"{name}: split {s!r} {origin} has no images of class(es) {here} (present in "
+                f"{', '.join(others)}); its scores leave them out (recorded in "
+                f"meta['missing_classes']). To fix, {fix}"
+            )
+        ds.meta = meta
+
+
+def _warn(msg: str) -> None:
+    log.warning("%s", msg)
+    warnings.warn(msg, stacklevel=4)
+
+
+def _present_classes(ds: FaceDataset) -> list[str]:
+    return [ds.class_names[i] for i in np.unique(ds.labels)]
+
+
+def _image_size(size) -> tuple[int, int] | None:
+    """``size`` as (H, W), else the one :data:`IMAGE_SIZE_ENV` gives, else None."""
+    if size is not None:
+        return _as_hw(size)
+    env = os.environ.get(IMAGE_SIZE_ENV, "").strip().lower()
+    if not env:
+        return None
+    m = re.fullmatch(r"(\d+)(?:x(\d+))?", env)
+    if not m:
+        raise ValueError(f"{IMAGE_SIZE_ENV}={env!r}: give a size such as 128 or 128x96 (HxW)")
+    return (int(m[1]), int(m[2] or m[1]))
+
+
+def _check_name(name: str) -> str:
+    key = str(name).strip().lower()
+    if key not in DATASETS:
+        raise ValueError(
+            f"unknown dataset {name!r}{_did_you_mean(key, DATASETS)}; choose one of "
+            f"{', '.join(DATASETS)}"
+        )
+    return key
+
+
+def _data_path(name: str, data_dir) -> Path:
+    """``data_dir`` as a Path, raising when it is missing, absent, or a file/folder mismatch."""
+    if not data_dir or not str(data_dir).strip():
+        raise ValueError(f"dataset {name!r} needs DATA_DIR (--data-dir): {LAYOUTS[name]}")
+    d = Path(data_dir)
+    if not d.exists():
+        raise FileNotFoundError(f"DATA_DIR {d} does not exist; {name} expects {LAYOUTS[name]}")
+    if name != "fer2013" and not d.is_dir():
+        raise NotADirectoryError(
+            f"DATA_DIR {d} is a file, not a folder; {name} expects {LAYOUTS[name]}"
+        )
+    return d
+
+
+def _fer2013_source(d: Path) -> tuple[str, Path]:
+    """Which FER2013 form ``d`` holds: ``("csv", file)`` or ``("folder", d)``."""
+    if d.is_file():
+        return "csv", d
+    if (d / "train").is_dir():
+        return "folder", d
+    csvs = sorted(d.glob("*.csv")) + sorted(d.glob("*.csv.gz"))
+    if csvs:
+        full = [p for p in csvs if p.name.startswith("fer2013.csv")]
+        return "csv", (full or csvs)[0]
+    raise FileNotFoundError(
+        f"{d} holds neither FER2013's Kaggle folders (train/, validation/) nor a "
+        "fer2013.csv; point DATA_DIR at one of them"
+    )
+
+
+def _classes_file(root: Path) -> tuple[str, ...] | None:
+    """The class names listed in ``root/classes.txt`` (one a line, ``#`` comments), if any."""
+    p = root / CLASSES_FILE
+    if not p.is_file():
+        return None
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{p} is not UTF-8 text; list the class names one a line") from None
+    names = [ln.split("#", 1)[0].strip() for ln in lines]
+    names = [n for n in names if n]
+    if not names or len(set(names)) != len(names):
+        raise DataFormatError(
+            f"{p} must list each class name once, one a line (got {names or 'nothing'})"
+        )
+    return tuple(names)
+
+
+def _imagefolder_layout(root: Path) -> dict[str, str]:
+    """``{split: folder name}`` of the split folders (train/, val/ ...) under ``root``."""
+    subdirs = {p.name.lower(): p.name for p in root.iterdir() if p.is_dir()}
+    split_dirs = {}
+    for k, v in sorted(subdirs.items()):
+        if k in SPLIT_ALIASES:
+            s = SPLIT_ALIASES[k]
+            if s in split_dirs:
+                raise DataFormatError(
+                    f"{root} has two folders for split {s!r}: {split_dirs[s]}/ and {v}/; "
+                    "merge or remove one"
+                )
+            split_dirs[s] = v
+    if split_dirs and "train" not in split_dirs:
+        raise FileNotFoundError(f"{root} has split folders {sorted(split_dirs)} but no train/")
+    others = sorted(v for k, v in subdirs.items() if k not in SPLIT_ALIASES)
+    visible = [o for o in others if not o.startswith(".")]
+    if split_dirs and visible:
+        # A class folder next to train/ would otherwise be ignored without a word.
+        raise DataFormatError(
+            f"{root} mixes split folders {sorted(split_dirs.values())} with other folders "
+            f"{visible}; move class folders into a split folder or remove them "
+            f"({LAYOUTS['imagefolder']})"
+        )
+    return split_dirs
+
+
+def check_dataset(name: str, data_dir="") -> dict:
+    """Check, cheaply, that ``data_dir`` holds dataset ``name`` in the layout its loader reads.
+
+    Reads folder listings and a csv's first rows only, decoding no image, and raises the
+    loader's own error (an unknown dataset name, a missing DATA_DIR, a file where a folder
+    belongs, a bad csv header, unknown class folders, empty class folders ...). Runners call
+    it before any notebook starts. Returns ``{"dataset", "data_dir", "layout", "source"}``;
+    what only reading the images can find (unreadable files, mixed sizes, too few images
+    for a split) is left to :func:`load_dataset`.
+    """
+    name = _check_name(name)
+    if name == "synthfacs":
+        if data_dir and not Path(data_dir).exists():
+            raise FileNotFoundError(f"DATA_DIR {data_dir} does not exist")
+        return {"dataset": name, "data_dir": str(data_dir or ""), "layout": "generated"}
+    d = _data_path(name, data_dir)
+    info = {"dataset": name, "data_dir": str(d)}
+    if name == "fer2013":
+        kind, src = _fer2013_source(d)
+        if kind == "csv":
+            df = _read_fer2013_table(src, nrows=5)
+            if "Usage" in df.columns:
+                _check_fer2013_usage(src, df)
+        else:
+            splits = [p.name for p in d.iterdir() if p.is_dir() and p.name.lower() in SPLIT_ALIASES]
+            for s in sorted(splits):
+                _check_class_folders(d / s, CLASSES_7, emotion_names=True)
+        return {**info, "layout": f"fer2013 {kind}", "source": str(src)}
+    if name == "imagefolder":
+        classes = _classes_file(d)
+        split_dirs = _imagefolder_layout(d)
+        found = {
+            s: _check_class_folders(_split_folder(d, sub), classes)
+            for s, sub in (split_dirs or {"train": None}).items()
+        }
+        every = set().union(*found.values())
+        missing = {s: sorted(every - set(c)) for s, c in found.items() if every - set(c)}
+        info = {**info, "layout": "imagefolder", "splits": sorted(found)}
+        if classes is not None:
+            info["classes_file"] = str(d / CLASSES_FILE)
+        return {**info, "missing_classes": missing} if missing else info
+    if name == "lfwfer":
+        split_dirs = {p.name for p in d.iterdir() if p.is_dir() and p.name.lower() in SPLIT_ALIASES}
+        for sub in sorted(split_dirs) or [None]:
+            _check_class_folders(_split_folder(d, sub), CLASSES_3)
+        return {**info, "layout": "lfwfer"}
+    if name == "kdef":
+        for p in d.rglob("*"):
+            if p.suffix.lower() in IMAGE_EXTENSIONS and _KDEF_RE.match(p.stem) and p.is_file():
+                return {**info, "layout": "kdef", "source": str(p.parent)}
+        raise DataFormatError(
+            f"no KDEF image under {d}; expected file names such as AF01ANFL.JPG ({LAYOUTS[name]})"
+        )
+    lst = _find(d, ["list_patition_label.txt", "EmoLabel/list_patition_label.txt"])
+    if lst is None:
+        raise FileNotFoundError(
+            f"no list_patition_label.txt in {d} or {d / 'EmoLabel'}; point DATA_DIR at "
+            "RAF-DB's basic/ folder"
+        )
+    if _find(d, ["aligned", "Image/aligned"]) is None:
+        raise FileNotFoundError(f"no aligned/ image folder in {d} or {d / 'Image'}")
+    return {**info, "layout": "rafdb", "source": str(lst)}
+
+
+def _check_class_folders(folder: Path, class_names=None, emotion_names: bool = False):
+    """:func:`load_imagefolder`'s folder checks without reading an image; the class names."""
+    class_dirs, names, _ = _class_folders(folder, class_names, emotion_names)
+    for c in class_dirs:
+        if not _has_image(c):
+            raise DataFormatError(
+                f"class folder {c} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
+                "fill it or remove it"
+            )
+    return [names[c] for c in class_dirs]
+
+
 def load_dataset(
-    name: str, data_dir="", profile="quick", seed: int = 0, max_per_class="profile"
+    name: str,
+    data_dir="",
+    profile="quick",
+    seed: int = 0,
+    max_per_class="profile",
+    size=None,
 ) -> dict[str, FaceDataset]:
     """``{"train", "val", "test"}`` FaceDatasets for a dataset name — the notebooks' entry point.
 
     Args:
         name: one of :data:`DATASETS`.
-        data_dir: the dataset's folder (or FER2013 csv); unused for ``"synthfacs"``.
+        data_dir: the dataset's folder (or FER2013 csv); unused for ``"synthfacs"``. See
+            :data:`LAYOUTS`; an ImageFolder root may hold a ``classes.txt``.
         profile: a :class:`~maskfer_lib.config.Profile` or its name; SynthFACS uses its
             ``synth_per_class`` and ``image_size``.
         seed: generation and split seed.
@@ -892,55 +1392,60 @@ def load_dataset(
             in smoke/quick at ``synth_per_class`` x (0.7 train, 0.15 val/test), so a real
             dataset costs what SynthFACS costs (``meta["subsampled_from"]`` records it);
             ``None``, the paper or the real profile keeps everything; an int caps at that.
+        size: resize real images on load (int or ``(H, W)``); default: the
+            :data:`IMAGE_SIZE_ENV` environment variable, else none, and an ImageFolder of
+            mixed image sizes raises :class:`MixedSizeError` naming two files. KDEF is
+            cropped and resized to the profile's size unless given; LFW-FER photos of mixed
+            sizes are resized to it (logged, ``meta["resized_to"]``).
 
     Splits the source lacks are carved from its training set (15 % each, identity-disjoint
-    when identities are known); FER2013's folder layout has no PrivateTest, so its
-    ``validation/`` (PublicTest) folder becomes ``test`` and ``val`` is carved from train.
+    when identities are known; a stratified carve needs 7 images per class); FER2013's
+    folder layout has no PrivateTest, so its ``validation/`` (PublicTest) folder becomes
+    ``test`` and ``val`` is carved from train. A split without images of some class is
+    warned about and recorded in its ``meta["missing_classes"]``.
     """
     from maskfer_lib import config
 
     prof = config.get_profile(profile) if isinstance(profile, str) else profile
-    name = name.lower()
+    name = _check_name(name)
     if name == "synthfacs":
         return load_synthfacs(
             prof.synth_per_class, size=prof.image_size, seed=seed, pose=prof.synth_pose
         )
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
-    if not data_dir:
-        raise ValueError(f"dataset {name!r} needs DATA_DIR: the folder (or csv) holding it")
-    d = Path(data_dir)
-    if not d.exists():
-        raise FileNotFoundError(f"DATA_DIR {d} does not exist")
+    d = _data_path(name, data_dir)
+    hw = _image_size(size)
     if name == "fer2013":
-        csvs = sorted(d.glob("*.csv")) + sorted(d.glob("*.csv.gz")) if d.is_dir() else []
-        if d.is_file():
-            parts = load_fer2013_csv(d)
-        elif (d / "train").is_dir():
-            parts = load_fer2013_folder(d)
+        kind, src = _fer2013_source(d)
+        if kind == "csv":
+            parts = load_fer2013_csv(src)
+            if hw is not None:
+                parts = {s: _resized(v, hw) for s, v in parts.items()}
+        else:
+            parts = load_fer2013_folder(d, size=hw)
             if "val" in parts and "test" not in parts:
                 parts["test"] = parts.pop("val")
-        elif csvs:
-            full = [p for p in csvs if p.name.startswith("fer2013.csv")]
-            parts = load_fer2013_csv((full or csvs)[0])
-        else:
-            raise FileNotFoundError(
-                f"{d} holds neither FER2013's Kaggle folders (train/, validation/) nor a "
-                "fer2013.csv; point DATA_DIR at one of them"
-            )
     elif name == "kdef":
-        parts = {"train": load_kdef(d, size=prof.image_size)}
+        parts = {"train": load_kdef(d, size=hw or prof.image_size)}
     elif name == "rafdb":
-        parts = load_rafdb(d)
-    else:
-        loader = load_lfwfer if name == "lfwfer" else _imagefolder_splits
+        parts = load_rafdb(d, size=hw)
+    elif name == "lfwfer":
         try:
-            parts = loader(d)
-        except MixedSizeError:
-            parts = loader(d, size=prof.image_size)
+            parts = load_lfwfer(d, size=hw)
+        except MixedSizeError as e:
+            # LFW-FER's photos come in several sizes; the profile's size is the documented
+            # default here, so the resize is logged and recorded rather than refused.
+            hw = (prof.image_size, prof.image_size)
+            log.warning("%s; resizing every image to %dx%d", e, *hw)
+            parts = load_lfwfer(d, size=hw)
+            parts = parts if isinstance(parts, dict) else {"train": parts}
+            for v in parts.values():
+                v.meta = {**v.meta, "resized_to": list(hw)}
         if isinstance(parts, FaceDataset):
             parts = {"train": parts}
+    else:
+        parts = _imagefolder_splits(d, size=hw, class_names=_classes_file(d))
     splits = _complete_splits(parts, seed)
+    _record_missing_classes(splits, f"{name} {d}")
     cap = max_per_class
     if cap == "profile":
         cap = None if prof.name in ("paper", "real") else prof.synth_per_class
@@ -951,29 +1456,38 @@ def load_dataset(
         }
     for s, v in splits.items():
         v.meta = {**v.meta, "dataset": name, "split": s}
+        if hw is not None and "resized_to" not in v.meta:
+            v.meta["resized_to"] = list(hw)
     return splits
 
 
-def _imagefolder_splits(root, size=None):
+def _resized(ds: FaceDataset, hw: tuple[int, int]) -> FaceDataset:
+    out = ds.subset(np.arange(len(ds)))
+    out.images = np.stack([_resize(img, hw) for img in ds.images])
+    return out
+
+
+def _imagefolder_splits(root, size=None, class_names=None):
+    """``{split: FaceDataset}`` of an ImageFolder root, every split on one class list."""
     root = Path(root)
-    subdirs = (
-        {p.name.lower(): p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}
-    )
-    split_dirs = {SPLIT_ALIASES[k]: v for k, v in subdirs.items() if k in SPLIT_ALIASES}
-    if split_dirs:
-        parts = {s: load_imagefolder(root, d, size=size) for s, d in split_dirs.items()}
-        names = {p.class_names for p in parts.values()}
-        if len(names) > 1:
-            # A split missing one class folder: re-index all on the union of names.
-            union = tuple(sorted(set().union(*names)))
-            parts = {
-                s: load_imagefolder(root, d, size=size, class_names=union)
-                for s, d in split_dirs.items()
-            }
-        if "train" not in parts:
-            raise FileNotFoundError(f"{root} has split folders {sorted(split_dirs)} but no train/")
-        return parts
-    return {"train": load_imagefolder(root, size=size)}
+    _need_dir(root, "dataset folder", LAYOUTS["imagefolder"])
+    split_dirs = _imagefolder_layout(root)
+    if not split_dirs:
+        return {"train": load_imagefolder(root, size=size, class_names=class_names)}
+    parts = {
+        s: load_imagefolder(root, d, size=size, class_names=class_names)
+        for s, d in split_dirs.items()
+    }
+    names = {p.class_names for p in parts.values()}
+    if len(names) > 1:
+        # A split missing one class folder: re-index all on the union of names (the
+        # missing class is then reported by load_dataset).
+        union = tuple(sorted(set().union(*names)))
+        parts = {
+            s: load_imagefolder(root, d, size=size, class_names=union)
+            for s, d in split_dirs.items()
+        }
+    return parts
 
 
 # --------------------------------------------------------------------------- model input

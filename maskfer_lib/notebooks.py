@@ -4,6 +4,11 @@ Each notebook's cell tagged ``parameters`` receives ``PROFILE``, ``DATASET``, ``
 and ``SEED``. Executed copies go to ``notebooks/_executed/<profile>/`` (gitignored); the
 notebooks themselves write their figures and tables to ``figures/``. The first failing
 notebook stops the run with its name and the failing cell named, and a non-zero exit.
+
+Arguments are checked before any notebook starts: ``--only`` entries are notebook numbers
+(``1`` or ``01``, never a prefix: ``1`` is not ``10``) or full names; ``--dataset`` must be a
+known name; ``--data-dir`` must hold that dataset in its loader's layout (checked by
+``maskfer_lib.data.check_dataset`` on listings and csv headers). Bad arguments exit with 2.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from maskfer_lib import data
 from maskfer_lib.config import PROFILES, ROOT, figures_dir
+from maskfer_lib.data import DATASETS
 from maskfer_lib.envreport import git_commit
 
 NOTEBOOKS_DIR = ROOT / "notebooks"
@@ -44,28 +51,62 @@ class NotebookRun:
     """The git commit the notebook ran at (a long run can span commits)."""
 
 
+def _matches(notebook: Path, entry: str) -> bool:
+    """``entry`` names ``notebook``: its number (``"1"``, ``"01"``) or its full stem."""
+    entry = entry.strip()
+    if entry.endswith(".ipynb"):
+        entry = entry[: -len(".ipynb")]
+    if entry.isdigit():
+        # Numbers compare as numbers: "1" is 01 and never 10 (a prefix match ran 10 for 1).
+        return int(entry) == int(notebook.name[:2])
+    return notebook.stem == entry
+
+
+def select_notebooks(notebooks: list[Path], only: list[str] | None) -> list[Path]:
+    """The ``notebooks`` that ``only`` names, in their order; all when ``only`` is empty.
+
+    An entry is a notebook number (``"1"`` and ``"01"`` both mean ``01_*``; ``"10"`` means
+    ``10_*``) or a full name (``"03_putro_slim_rgc"``, ``.ipynb`` optional). An entry that
+    names no notebook raises ValueError listing the valid numbers and names, so a typo never
+    silently runs nothing or the wrong notebook.
+    """
+    wanted = [o.strip() for o in (only or []) if o.strip()]
+    if not wanted:
+        return list(notebooks)
+    unknown = [w for w in wanted if not any(_matches(p, w) for p in notebooks)]
+    if unknown:
+        numbers = ", ".join(dict.fromkeys(p.name[:2] for p in notebooks))
+        names = ", ".join(p.stem for p in notebooks)
+        raise ValueError(
+            f"no notebook matches {unknown}; give a number ({numbers or 'none found'}) or a "
+            f"full name ({names or 'none found'})"
+        )
+    return [p for p in notebooks if any(_matches(p, w) for w in wanted)]
+
+
 def find_notebooks(folder: Path = NOTEBOOKS_DIR, only: list[str] | None = None) -> list[Path]:
     """The numbered notebooks ``NN_*.ipynb`` in ``folder``, in order.
 
-    ``only`` keeps those whose two-digit prefix (``"03"``) or stem is listed; an entry that
-    matches nothing is an error, so a typo never silently runs nothing.
+    ``only`` keeps those it names, by number or full name (see :func:`select_notebooks`);
+    an entry that matches nothing is an error, so a typo never silently runs nothing.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"notebook folder {folder} does not exist")
     notebooks = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        wanted = [o.strip() for o in only if o.strip()]
-        unknown = [
-            w for w in wanted if not any(p.name.startswith(w) or p.stem == w for p in notebooks)
-        ]
-        if unknown:
-            names = ", ".join(p.stem for p in notebooks)
-            raise ValueError(f"no notebook matches {unknown}; available: {names}")
-        notebooks = [
-            p for p in notebooks if any(p.name.startswith(w) or p.stem == w for w in wanted)
-        ]
-    return notebooks
+    return select_notebooks(notebooks, only)
+
+
+def check_inputs(dataset: str, data_dir: str = "") -> dict:
+    """Refuse a bad ``DATASET`` / ``DATA_DIR`` before any notebook starts.
+
+    Calls the loaders' own cheap check (:func:`maskfer_lib.data.check_dataset`: the name,
+    the folder layout or csv header, the class folders; no image is decoded), so the error
+    is the one a notebook would raise, minutes earlier. ``data_dir`` is resolved as
+    :func:`run_notebook` resolves it. Returns the check's summary.
+    """
+    resolved = str(Path(data_dir).resolve()) if data_dir else ""
+    return data.check_dataset(dataset, resolved)
 
 
 def _kernel_name() -> str:
@@ -123,7 +164,19 @@ def run_all(
     out_dir: Path | None = None,
     log=print,
 ) -> list[NotebookRun]:
-    """Run ``notebooks`` in order, logging one progress line each; stop at the first failure."""
+    """Run ``notebooks`` in order, logging one progress line each; stop at the first failure.
+
+    ``dataset`` and ``data_dir`` are checked first (:func:`check_inputs`), so bad input
+    stops the run before the first notebook, with the loader's message.
+    """
+    info = check_inputs(dataset, data_dir)
+    dataset = info["dataset"]
+    if info.get("missing_classes"):
+        log(
+            f"warning: {dataset} at {info['data_dir']}: split(s) lacking classes "
+            f"{info['missing_classes']}; their scores leave those classes out",
+            flush=True,
+        )
     out_dir = Path(out_dir) if out_dir else NOTEBOOKS_DIR / "_executed" / profile
     runs = []
     total = time.perf_counter()
@@ -220,8 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m maskfer_lib.notebooks --profile quick --only 01,03``."""
     ap = argparse.ArgumentParser(prog="python -m maskfer_lib.notebooks", description=__doc__)
     ap.add_argument("--profile", default="quick", choices=sorted(PROFILES))
-    ap.add_argument("--dataset", default="synthfacs")
-    ap.add_argument("--data-dir", default="")
+    ap.add_argument("--dataset", default="synthfacs", help=f"one of {', '.join(DATASETS)}")
+    ap.add_argument("--data-dir", default="", help="the dataset's folder (or FER2013 csv)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--only", default="", help="comma-separated notebook numbers or names, e.g. 01,03"
@@ -229,8 +282,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--notebooks-dir", default=str(NOTEBOOKS_DIR))
     ap.add_argument("--out-dir", default=None, help="where executed copies go")
     args = ap.parse_args(argv)
-    if args.dataset != "synthfacs" and not args.data_dir:
-        ap.error(f"--dataset {args.dataset} needs --data-dir (DATA_DIR=...) pointing at the data")
     try:
         notebooks = find_notebooks(
             Path(args.notebooks_dir), args.only.split(",") if args.only else None
@@ -246,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError) as err:
+        # Bad arguments or data, found before any notebook ran (check_inputs, find_notebooks).
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

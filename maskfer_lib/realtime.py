@@ -9,15 +9,23 @@ positive / neutral / negative bars) and the running FPS. Headless mode writes th
 video (``.mp4`` via ``cv2.VideoWriter`` mp4v, or ``.gif``) and a CSV that counts the predicted
 expressions per time bucket (Yang's hourly statistics; bucket length configurable; video
 time for files and folders, wall-clock time for the webcam).
+
+Without a display (no ``DISPLAY``/``WAYLAND_DISPLAY`` on Linux, or an OpenCV build without
+GUI support) the demo runs headless and says so. A source that ends before the frame count
+it announced (a truncated video) is reported as "read N of M frames expected"; frames of
+another size than the first (a folder of mixed-size photos) are letterboxed, so the output
+holds every frame the demo counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,10 +58,65 @@ class WebcamUnavailableError(RuntimeError):
 # --------------------------------------------------------------------------- sources
 
 
-def open_source(source: str, fps: float = 10.0) -> tuple[Iterator[tuple[float, np.ndarray]], float]:
+class FrameSource:
+    """Frames of one source as ``(time_s, RGB uint8)``, counting what it read.
+
+    ``expected`` is what the source announced (``cv2.CAP_PROP_FRAME_COUNT`` for a video,
+    the number of image files for a folder, ``None`` for a webcam); ``read`` the frames it
+    delivered so far; ``exhausted`` whether it ran out (rather than the caller stopping).
+    """
+
+    def __init__(self, frames, kind: str, name: str, expected: int | None):
+        self._frames = frames
+        self.kind, self.name, self.expected = kind, name, expected
+        self.read, self.exhausted = 0, False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            item = next(self._frames)
+        except StopIteration:
+            self.exhausted = True
+            raise
+        self.read += 1
+        return item
+
+    def close(self) -> None:
+        """Release the capture (or stop reading the folder)."""
+        self._frames.close()
+
+    def shortfall(self) -> str | None:
+        """Why fewer frames came than announced, or ``None`` when none are missing.
+
+        A video's frame count comes from its header and some containers only estimate it,
+        so a video one frame (or 1 %) short is not reported.
+        """
+        if not self.exhausted or self.expected is None or self.read >= self.expected:
+            return None
+        missing = self.expected - self.read
+        if self.kind == "folder":
+            return (
+                f"{self.name}: read {self.read} of {self.expected} images "
+                f"({missing} unreadable, skipped)"
+            )
+        if missing <= max(1, self.expected // 100):
+            return None
+        return (
+            f"{self.name}: read {self.read} of {self.expected} frames expected "
+            f"(cv2.CAP_PROP_FRAME_COUNT): the video ends early (truncated or damaged file?), "
+            f"so the output and the counts cover only the first "
+            f"{100 * self.read / self.expected:.0f} %"
+        )
+
+
+def open_source(source: str, fps: float = 10.0) -> tuple[FrameSource, float]:
     """Frames of a webcam, video file or image folder as ``(time_s, RGB uint8)``; and the FPS.
 
     ``fps`` is used for folders (one image per 1/fps s); files use their own frame rate.
+    The frames come as a :class:`FrameSource`, which counts frames read against frames
+    expected.
     """
     if source == "webcam" or source.isdigit():
         index = 0 if source == "webcam" else int(source)
@@ -65,13 +128,14 @@ def open_source(source: str, fps: float = 10.0) -> tuple[Iterator[tuple[float, n
                 "this machine, or no permission to use it). Run the demo on a recording instead: "
                 "--source path/to/video.mp4 (or a folder of images) with --headless --out out.mp4"
             )
-        return _capture_frames(cap, None), float(cap.get(cv2.CAP_PROP_FPS) or fps)
+        frames = FrameSource(_capture_frames(cap, None), "webcam", f"webcam {index}", None)
+        return frames, float(cap.get(cv2.CAP_PROP_FPS) or fps)
     path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-        return _folder_frames(files, fps), fps
+        return FrameSource(_folder_frames(files, fps), "folder", str(path), len(files)), fps
     if not path.exists():
         raise FileNotFoundError(
             f"video source {path} does not exist; pass --source webcam, a video file or a "
@@ -79,10 +143,16 @@ def open_source(source: str, fps: float = 10.0) -> tuple[Iterator[tuple[float, n
         )
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
-        raise ValueError(f"OpenCV cannot read the video {path}; convert it to .mp4 (H.264/mp4v)")
+        raise ValueError(
+            f"OpenCV cannot read the video {path}: a truncated or damaged file (an .mp4 cut "
+            "short loses its index), or a codec this OpenCV lacks; convert it to .mp4 "
+            "(H.264/mp4v)"
+        )
     file_fps = cap.get(cv2.CAP_PROP_FPS)
     file_fps = float(file_fps) if file_fps and file_fps > 0 else fps
-    return _capture_frames(cap, file_fps), file_fps
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    frames = FrameSource(_capture_frames(cap, file_fps), "video", str(path), count or None)
+    return frames, file_fps
 
 
 def _capture_frames(cap, fps: float | None):
@@ -107,6 +177,26 @@ def _folder_frames(files: Sequence[Path], fps: float):
             print(f"skipping unreadable image {f}", file=sys.stderr)
             continue
         yield i / fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def display_available() -> tuple[bool, str]:
+    """Whether the demo can open a window, and why not: an OpenCV build without GUI
+    support (opencv-python-headless), or on Linux no ``DISPLAY``/``WAYLAND_DISPLAY``."""
+    gui = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in cv2.getBuildInformation().splitlines()
+            if line.strip().startswith("GUI:")
+        ),
+        "",
+    )
+    if gui.upper() == "NONE":
+        return False, "this OpenCV build has no GUI support (opencv-python-headless)"
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False, "no display (DISPLAY and WAYLAND_DISPLAY are unset)"
+    return True, ""
 
 
 # --------------------------------------------------------------------------- drawing
@@ -200,17 +290,31 @@ def draw_bars(
 
 
 class VideoOut:
-    """Annotated frames to ``.mp4``/``.avi`` (cv2.VideoWriter) or ``.gif`` (Pillow)."""
+    """Annotated frames to ``.mp4``/``.avi`` (cv2.VideoWriter) or ``.gif`` (Pillow).
+
+    The first frame sets the size. A frame of another size (a folder of mixed-size
+    photos) is letterboxed to it: ``cv2.VideoWriter`` silently drops such frames, so the
+    video would hold fewer frames than the demo reported. ``count`` is the frames written,
+    ``resized`` how many of them were letterboxed.
+    """
 
     def __init__(self, path: str | Path, fps: float):
         self.path, self.fps = Path(path), float(fps)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.writer, self.gif_frames, self.count = None, [], 0
+        self.size: tuple[int, int] | None = None
+        self.resized = 0
         if self.path.suffix.lower() not in (".mp4", ".avi", ".gif"):
             raise ValueError(f"--out must end in .mp4, .avi or .gif; got {self.path}")
 
     def write(self, rgb: np.ndarray) -> None:
-        """Append one RGB frame."""
+        """Append one RGB frame (letterboxed to the first frame's size if it differs)."""
+        h, w = rgb.shape[:2]
+        if self.size is None:
+            self.size = (w, h)
+        elif (w, h) != self.size:
+            rgb = letterbox(rgb, self.size)
+            self.resized += 1
         self.count += 1
         if self.path.suffix.lower() == ".gif":
             from PIL import Image
@@ -221,8 +325,7 @@ class VideoOut:
             fourcc = cv2.VideoWriter_fourcc(
                 *("mp4v" if self.path.suffix.lower() == ".mp4" else "MJPG")
             )
-            h, w = rgb.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (w, h))
+            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self.size)
             if not self.writer.isOpened():
                 raise OSError(f"cv2.VideoWriter could not open {self.path} for writing")
         self.writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
@@ -239,6 +342,19 @@ class VideoOut:
                 duration=int(round(1000 / self.fps)),
                 loop=0,
             )
+
+
+def letterbox(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``rgb`` scaled to fit ``size`` (width, height) with its aspect kept, centred on black."""
+    w, h = size
+    scale = min(w / rgb.shape[1], h / rgb.shape[0])
+    nw, nh = max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(np.ascontiguousarray(rgb), (nw, nh), interpolation=interp)
+    out = np.zeros((h, w, 3), np.uint8)
+    y0, x0 = (h - nh) // 2, (w - nw) // 2
+    out[y0 : y0 + nh, x0 : x0 + nw] = small
+    return out
 
 
 def bucket_counts(
@@ -297,6 +413,17 @@ class DemoResult:
     """The per-bucket DataFrame (also written to ``csv``)."""
     sample_frames: list = field(default_factory=list)
     """A few annotated frames (RGB) for notebooks."""
+    frames_expected: int | None = None
+    """Frames the source announced (video: ``cv2.CAP_PROP_FRAME_COUNT``; folder: image
+    files; webcam: ``None``)."""
+    frames_written: int | None = None
+    """Frames in ``out`` (``None`` without ``out``); equals ``frames``."""
+    resized: int = 0
+    """Frames of another size than the first, letterboxed to it in ``out``."""
+    warnings: list = field(default_factory=list)
+    """What went short: e.g. a truncated video's "read N of M frames expected"."""
+    headless: bool = True
+    """Whether the run showed no window (asked for, or chosen for want of a display)."""
 
 
 def run_demo(
@@ -323,16 +450,28 @@ def run_demo(
         detector: frame -> list of (x, y, w, h) boxes (e.g. :func:`timing.make_detector`).
         out: annotated ``.mp4``/``.avi``/``.gif`` to write (optional).
         csv: per-bucket expression counts to write (optional).
-        headless: False shows a window (needs an OpenCV build with GUI support).
+        headless: False shows a window (needs an OpenCV build with GUI support and, on
+            Linux, a display); without one the run goes headless and says so on stderr.
         max_frames: stop after this many frames.
         margin: crop margin around each detected box (fraction of its side).
         keep_samples: annotated frames kept (evenly over the first ``max_frames`` or so).
         fps: frame rate assumed for image folders.
+
+    A source that delivers fewer frames than it announced (a truncated video, unreadable
+    images in a folder) is reported with a ``RuntimeWarning`` and in the result's
+    ``frames_expected`` and ``warnings``.
     """
     from .detect import crop_face
 
+    if not headless:
+        ok, why = display_available()
+        if not ok:
+            dest = f"; the annotated video goes to {out}" if out else ""
+            print(f"note: {why}: running headless{dest}", file=sys.stderr)
+            headless = True
     frames_iter, src_fps = open_source(source, fps)
     writer = VideoOut(out, src_fps) if out else None
+    window = _Window()
     face_t, face_pred, frame_t, proc_times, samples = [], [], [], [], []
     ema = None
     n = 0
@@ -365,13 +504,25 @@ def run_demo(
             if len(samples) < keep_samples and (n % 5 == 0):
                 samples.append(canvas)
             if not headless:
-                _show(canvas)
+                window.show(canvas)
             n += 1
     finally:
+        frames_iter.close()
         if writer:
             writer.close()
-        if not headless:
-            cv2.destroyAllWindows()
+        window.close()
+    notes = []
+    short = frames_iter.shortfall()
+    if short:
+        notes.append(short)
+        warnings.warn(short, RuntimeWarning, stacklevel=2)
+    if writer and writer.resized:
+        w, h = writer.size
+        print(
+            f"note: {writer.resized} of {writer.count} frames were not {w}x{h} (the first "
+            f"frame's size) and were letterboxed to it in {writer.path}",
+            file=sys.stderr,
+        )
     counts = bucket_counts(face_t, face_pred, frame_t, class_names, bucket_seconds)
     csv_path = None
     if csv:
@@ -386,19 +537,42 @@ def run_demo(
         csv=csv_path,
         counts=counts,
         sample_frames=samples,
+        frames_expected=frames_iter.expected,
+        frames_written=writer.count if writer else None,
+        resized=writer.resized if writer else 0,
+        warnings=notes,
+        headless=headless,
     )
 
 
-def _show(canvas: np.ndarray) -> None:
-    try:
-        cv2.imshow("maskfer", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
-        if cv2.waitKey(1) & 0xFF == ord("q"):
+class _Window:
+    """The demo's window, opened by the first frame shown; closing one that never opened
+    does nothing (``cv2.destroyAllWindows`` itself fails without GUI support, and its
+    error would hide the one that explains why no window opened)."""
+
+    def __init__(self):
+        self.opened = False
+
+    def show(self, canvas: np.ndarray) -> None:
+        try:
+            cv2.imshow("maskfer", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+            self.opened = True
+            key = cv2.waitKey(1)
+        except cv2.error as err:
+            raise RuntimeError(
+                "OpenCV cannot open a window here (no GUI support or no display); rerun "
+                "with --headless --out out.mp4 and watch the file"
+            ) from err
+        if key & 0xFF == ord("q"):
             raise KeyboardInterrupt
-    except cv2.error as err:
-        raise RuntimeError(
-            "this OpenCV build cannot open a window (opencv-python-headless); rerun with "
-            "--headless --out out.mp4 and watch the file"
-        ) from err
+
+    def close(self) -> None:
+        if not self.opened:
+            return
+        try:
+            cv2.destroyAllWindows()
+        except cv2.error:
+            pass  # the window is gone either way; an error here would mask the real one
 
 
 # --------------------------------------------------------------------------- model loading
@@ -665,6 +839,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .timing import make_detector
 
+    if not args.headless:
+        ok, why = display_available()
+        if not ok and not args.out and not args.csv:
+            ap.error(
+                f"{why}, so no window can be shown: pass --out out.mp4 and/or --csv counts.csv "
+                "to run headless"
+            )
+        if not ok:
+            print(f"note: {why}: running headless (as with --headless)", file=sys.stderr)
+            args.headless = True
     if args.headless and not args.out and not args.csv:
         ap.error("--headless needs --out (annotated video) and/or --csv")
     try:
@@ -688,9 +872,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     else:
-        model, shape, classify = load_classifier(
-            name, args.weights, args.input_size, args.backend, args.threads
-        )
+        from .train import CorruptModelError
+
+        try:
+            model, shape, classify = load_classifier(
+                name, args.weights, args.input_size, args.backend, args.threads
+            )
+        except (FileNotFoundError, CorruptModelError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         names = resolve_class_names(_num_outputs(classify, shape), args.weights, args.classes)
     kw = {"min_size": args.min_size} if args.detector == "haar" else {"upsample": 0}
     detector = make_detector(args.detector, args.downscale, **kw)
@@ -707,8 +897,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_frames=args.max_frames,
         fps=args.fps,
     )
+    of = f" of {res.frames_expected} expected" if res.warnings and res.frames_expected else ""
     print(
-        f"{res.frames} frames, {res.faces} faces, median {res.fps_median:.1f} FPS; "
+        f"{res.frames} frames{of}, {res.faces} faces, median {res.fps_median:.1f} FPS; "
         f"video: {res.out}; counts: {res.csv}"
     )
     return 0

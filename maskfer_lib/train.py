@@ -7,6 +7,11 @@ comparable in one table: same epochs, same batches, same plateau rule, same hist
 
 Conventions
     Inputs are numpy: ``x`` float32 (N, H, W, C) in [0, 1], ``y`` int labels (N,).
+    ``fit`` checks them before the first step: NaN/inf pixels and inputs clearly outside
+    [0, 1] (0-255 images) are refused, slightly outside (by more than 1e-3) warned about;
+    labels must be whole numbers in [0, K) for a model with K outputs (float arrays holding
+    whole numbers are accepted, 1.5 is refused rather than truncated). A loss or weights
+    that turn NaN/inf stop training with ``FloatingPointError``, never saved as best.
     torch models receive NCHW tensors (converted here) and return **logits**; a model with
     several outputs defines ``compute_loss(outputs, y) -> scalar`` and
     ``logits(outputs) -> (N, K)`` and ``fit``/``predict_proba`` use them.
@@ -86,6 +91,25 @@ def framework_of(model) -> str:
 # --------------------------------------------------------------------------- helpers
 
 
+class NonFiniteInputError(ValueError, FloatingPointError):
+    """Training images hold NaN or inf values.
+
+    A ``ValueError`` (bad input) and a ``FloatingPointError`` (what a NaN loss raises), so
+    code that caught either before keeps working.
+    """
+
+
+class CorruptModelError(ValueError):
+    """A model file exists but is not a readable saved model (truncated, overwritten, ...)."""
+
+
+_RANGE_ERROR_MAX = 1.5
+"""Inputs above this (or below ``-0.5``) are refused as not in [0, 1]; a 0-255 image is
+far above it, while a resize of [0, 1] images never leaves [0, 1] by more than rounding."""
+
+_RANGE_WARN_TOL = 1e-3
+
+
 def _check_xy(x, y, name: str):
     x = np.asarray(x)
     if x.ndim != 4:
@@ -94,10 +118,102 @@ def _check_xy(x, y, name: str):
         x = x.astype(np.float32)
     if y is None:
         return x, None
-    y = np.asarray(y).astype(np.int64).ravel()
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1 and len(y) == len(x):
+        raise ValueError(
+            f"{_label_name(name)} has shape {y.shape}: one-hot labels; pass class indices "
+            "(y.argmax(axis=1))"
+        )
+    y = y.ravel()
     if len(y) != len(x):
         raise ValueError(f"{name}: {len(x)} images but {len(y)} labels")
-    return x, y
+    return x, _integer_labels(y, _label_name(name))
+
+
+def _label_name(x_name: str) -> str:
+    return "y" + x_name[1:] if x_name.startswith("x") else f"labels of {x_name}"
+
+
+def _integer_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """``y`` as int64 class indices >= 0; refuses what a cast would silently change.
+
+    Float arrays are accepted when every value is a whole number (labels read from a CSV or
+    a pandas column with missing values come as float64); 1.5 or NaN are refused rather
+    than truncated to 1 or a garbage index.
+    """
+    if y.dtype == bool:
+        y = y.astype(np.int64)
+    if np.issubdtype(y.dtype, np.floating):
+        whole = np.isfinite(y) & (y == np.round(y))
+        if not whole.all():
+            bad = np.flatnonzero(~whole)
+            raise ValueError(
+                f"{name} must be integer class indices; {len(bad)} of {len(y)} are not whole "
+                f"numbers (first at index {bad[0]}: {_few(y[bad])}); a float label would be "
+                "truncated to the wrong class"
+            )
+    elif not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(
+            f"{name} must be integer class indices, got dtype {y.dtype} (first values "
+            f"{_few(y)}); map class names to indices first (e.g. FaceDataset.labels)"
+        )
+    y = y.astype(np.int64)
+    if len(y) and y.min() < 0:
+        raise ValueError(f"{name} must be class indices >= 0; got negative values {_few(y[y < 0])}")
+    return y
+
+
+def _few(values, k: int = 5) -> str:
+    values = np.unique(np.asarray(values).ravel())
+    shown = ", ".join(repr(v.item()) if hasattr(v, "item") else repr(v) for v in values[:k])
+    return f"[{shown}{', ...' if len(values) > k else ''}]"
+
+
+def _check_labels_fit(y: np.ndarray, name: str, n_classes: int) -> None:
+    """Labels must index one of the model's ``n_classes`` outputs (else: a framework
+    traceback, or for validation labels one only after a whole epoch)."""
+    bad = y >= n_classes
+    if bad.any():
+        raise ValueError(
+            f"{name} holds labels {_few(y[bad])} (first at index {np.flatnonzero(bad)[0]}) "
+            f"but the model has {n_classes} outputs, so labels must be in [0, {n_classes}); "
+            "build the model with one output per class, or fix the labels"
+        )
+
+
+def _check_pixels(x: np.ndarray, name: str) -> None:
+    """Refuse NaN/inf pixels and inputs that are clearly not in [0, 1] (0-255 images)."""
+    if not len(x):
+        return
+    # min/max propagate NaN, so this one pass also finds non-finite values.
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        bad = []
+        for s in range(0, len(x), 1024):  # in chunks: a mask of 30k faces would be ~400 MB
+            chunk = x[s : s + 1024].reshape(min(1024, len(x) - s), -1)
+            bad.extend(int(i) + s for i in np.flatnonzero(~np.isfinite(chunk).all(axis=1)))
+        shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        raise NonFiniteInputError(
+            f"{name} holds NaN or inf pixels in {len(bad)} of {len(x)} images (indices "
+            f"{shown}); one such pixel turns every weight into NaN. Fix or drop those images "
+            "before training"
+        )
+    if hi > _RANGE_ERROR_MAX or lo < -0.5:
+        hint = (
+            "divide 0-255 pixels by 255 (data.to_model_input does this for uint8 images)"
+            if hi > _RANGE_ERROR_MAX and lo >= -0.5
+            else "rescale them to [0, 1] (min-max or divide by 255; no mean/std standardising: "
+            "the models expect [0, 1])"
+        )
+        raise ValueError(
+            f"{name} ranges over [{lo:g}, {hi:g}] but the models take float32 in [0, 1]: {hint}"
+        )
+    if hi > 1 + _RANGE_WARN_TOL or lo < -_RANGE_WARN_TOL:
+        warnings.warn(
+            f"{name} ranges over [{lo:g}, {hi:g}], slightly outside the [0, 1] the models "
+            "expect; clip it (np.clip(x, 0, 1)) if that is not intended",
+            stacklevel=3,
+        )
 
 
 def _resolve_class_weight(class_weight, y: np.ndarray, k: int) -> np.ndarray | None:
@@ -210,6 +326,10 @@ class _KerasBackend:
 
     def get_state(self):
         return [np.array(w, copy=True) for w in self.model.get_weights()]
+
+    def state_is_finite(self) -> bool:
+        """Whether every weight (BatchNorm statistics included) is finite."""
+        return all(np.isfinite(w).all() for w in self.model.get_weights())
 
     def set_state(self, state) -> None:
         self.model.set_weights(state)
@@ -341,6 +461,16 @@ class _TorchBackend:
     def get_state(self):
         return copy.deepcopy(self.model.state_dict())
 
+    def state_is_finite(self) -> bool:
+        """Whether every floating-point parameter and buffer is finite."""
+        torch = self.torch
+        with torch.no_grad():
+            return all(
+                bool(torch.isfinite(t).all())
+                for t in self.model.state_dict().values()
+                if t.is_floating_point()
+            )
+
     def set_state(self, state) -> None:
         self.model.load_state_dict(state)
 
@@ -383,7 +513,8 @@ def fit(
     Args:
         model: a ``keras.Model`` (ending in softmax) or ``torch.nn.Module`` (returning logits,
             or several outputs with ``compute_loss``/``logits`` methods).
-        x_train, y_train: float32 (N, H, W, C) in [0, 1] and int labels.
+        x_train, y_train: float32 (N, H, W, C) in [0, 1] and int labels in [0, K) for a
+            model with K outputs (see the module docstring for what is refused).
         x_val, y_val: optional validation set (monitoring, plateau rule, early stopping).
         epochs, batch_size, lr: the budget (see ``config.Profile.train_cfg``); ``lr`` is the
             peak learning rate of the recipe's schedule.
@@ -413,15 +544,30 @@ def fit(
     history's ``attrs`` hold ``framework``, ``monitor``, ``best_epoch``, ``best_value`` and
     ``recipe``. Keras runs call ``keras.utils.set_random_seed(seed)``, which also reseeds
     Python's and numpy's global generators. A trailing batch of a single image is skipped.
+
+    Raises:
+        NonFiniteInputError: NaN/inf pixels in ``x_train`` or ``x_val`` (names the split and
+            the images).
+        ValueError: inputs not in [0, 1], labels that are not whole numbers or not in
+            [0, K), one-hot labels, mismatched lengths.
+        FloatingPointError: the loss or the weights became NaN/inf during training; the
+            best weights so far are restored and the run is not marked finished.
     """
     from tqdm.auto import tqdm
 
     fw = framework_of(model)
     recipe = get_recipe(recipe)
     x_train, y_train = _check_xy(x_train, y_train, "x_train")
+    if not len(x_train):
+        raise ValueError("x_train is empty: no images to train on")
     has_val = x_val is not None and y_val is not None and len(y_val) > 0
     if has_val:
         x_val, y_val = _check_xy(x_val, y_val, "x_val")
+    # Before any step: a bad pixel or label otherwise shows up as NaN weights saved as the
+    # best model, or as a framework traceback after a whole epoch (validation labels).
+    _check_pixels(x_train, "x_train")
+    if has_val:
+        _check_pixels(x_val, "x_val")
     if monitor not in ("val_accuracy", "val_loss", "accuracy", "loss"):
         raise ValueError(
             f"monitor must be val_accuracy, val_loss, accuracy or loss; got {monitor!r}"
@@ -440,11 +586,18 @@ def fit(
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}")
 
-    n_labels = int(max(y_train.max(), y_val.max() if has_val else 0)) + 1
-    if isinstance(recipe.class_weight, dict) and recipe.class_weight:
-        n_labels = max(n_labels, max(int(c) for c in recipe.class_weight) + 1)
     probe_out = _probe_outputs(model, fw, x_train[: min(8, len(x_train))])
-    n_classes = max(n_labels, probe_out.shape[-1])
+    n_classes = int(probe_out.shape[-1])
+    _check_labels_fit(y_train, "y_train", n_classes)
+    if has_val:
+        _check_labels_fit(y_val, "y_val", n_classes)
+    if isinstance(recipe.class_weight, dict) and recipe.class_weight:
+        keys = np.array([int(c) for c in recipe.class_weight])
+        if keys.min() < 0 or keys.max() >= n_classes:
+            raise ValueError(
+                f"recipe {recipe.name!r} weights classes {sorted(keys.tolist())} but the model "
+                f"has {n_classes} outputs (classes 0..{n_classes - 1})"
+            )
     cw = _resolve_class_weight(recipe.class_weight, y_train, n_classes)
     if fw == "torch":
         import torch
@@ -516,10 +669,11 @@ def fit(
             sw = None if cw is None else cw[yb].astype(np.float32)
             bl, ba = backend.train_batch(xb, yb, sw)
             if not np.isfinite(bl):
-                raise FloatingPointError(
-                    f"training loss became {bl} at epoch {epoch}, batch {b + 1}: check the "
-                    "inputs for NaN/inf and lower the learning rate"
-                )
+                _diverged(
+                    backend, best_state, best_epoch, out_dir,
+                    f"the training loss became {bl} at epoch {epoch}, batch {b + 1}",
+                    lr_now, aug is not None,
+                )  # fmt: skip
             loss_sum += bl * len(idx)
             acc_sum += ba * len(idx)
             lr_sum += lr_now * len(idx)
@@ -527,6 +681,15 @@ def fit(
             step += 1
             batch_bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{acc_sum / seen:.3f}")
         train_s = time.perf_counter() - t0
+        # Keras clips probabilities inside its loss and TensorFlow's ReLU maps NaN to 0, so
+        # NaN weights can leave the loss finite: check the weights themselves, once an epoch.
+        if not backend.state_is_finite():
+            _diverged(
+                backend, best_state, best_epoch, out_dir,
+                f"the weights became NaN or inf during epoch {epoch} (the training loss, "
+                f"{loss_sum / max(seen, 1):.4g}, did not show it)",
+                lr_sum / max(seen, 1), aug is not None,
+            )  # fmt: skip
         val_loss = val_acc = float("nan")
         if has_val:
             val_loss, val_acc = backend.eval_batches(x_val, y_val, max(batch_size, 256))
@@ -606,6 +769,27 @@ def fit(
     return history
 
 
+def _diverged(backend, best_state, best_epoch, out_dir, what, lr_now, augmented) -> None:
+    """Stop a run whose loss or weights went non-finite, without saving them as best.
+
+    The best weights so far (if any) go back into the model; ``fit.json`` is not written, so
+    the run is not taken for finished.
+    """
+    if best_state is not None:
+        backend.set_state(best_state)
+        kept = f"the model holds the best weights so far (epoch {best_epoch})"
+        if out_dir is not None:
+            kept += f", as does {Path(out_dir) / backend.checkpoint_name}"
+    else:
+        kept = "no epoch finished, so no checkpoint was saved"
+    causes = "a NaN/inf produced by the augmentation, " if augmented else ""
+    raise FloatingPointError(
+        f"{backend.name} training stopped: {what}. Nothing from this epoch was saved as best; "
+        f"{kept}. Likely causes: {causes}a learning rate too high for this model "
+        f"(lr {lr_now:.3g}: try 10x lower), or NaN/inf in the inputs"
+    )
+
+
 def _probe_outputs(model, fw: str, probe: np.ndarray) -> np.ndarray:
     """The model's output on a few training images in inference mode: Keras' own output
     (probabilities or logits, which the Keras backend tells apart), torch's logits. Its
@@ -655,7 +839,11 @@ def _load_finished(model, fw, out_dir: Path, fp: str) -> pd.DataFrame | None:
     ckpt, hist_path = out_dir / str(meta.get("checkpoint", "")), out_dir / "history.csv"
     if meta.get("fingerprint") != fp or not ckpt.is_file() or not hist_path.exists():
         return None
-    saved = load_model(ckpt)
+    try:
+        saved = load_model(ckpt)
+    except CorruptModelError as err:
+        warnings.warn(f"{err}; retraining instead of resuming", stacklevel=3)
+        return None
     if fw == "keras":
         model.set_weights(saved.get_weights())
     else:
@@ -764,22 +952,93 @@ def load_model(path: str | Path, map_location: str = "cpu"):
 
     ``.keras`` -> Keras (uncompiled; ``fit`` compiles), ``.pt``/``.pth`` -> torch module in
     eval mode on ``map_location``. Only load files you wrote: ``.pt`` files are pickles.
+
+    Raises ``FileNotFoundError`` (naming the path) when nothing is there, and
+    :class:`CorruptModelError` (a ``ValueError`` naming the file) when the file is not a
+    readable saved model: truncated by an interrupted copy, overwritten, or another format.
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no saved model at {path}; train it first (fit(..., out_dir=...))")
+        raise FileNotFoundError(
+            f"model file not found: {path}; train it first (fit(..., out_dir=...))"
+        )
+    if path.is_dir():
+        raise CorruptModelError(
+            f"{path} is a folder, not a saved model file (.keras or .pt); pass the file inside"
+        )
+    fix = (
+        "retrain it (delete its run folder and rerun the training) or re-export it with "
+        "maskfer_lib.train.save_model"
+    )
     if path.suffix == ".keras":
-        import keras
-
-        return keras.saving.load_model(path, compile=False)
+        return _load_keras(path, fix)
     if path.suffix in (".pt", ".pth"):
-        import torch
-
-        model = torch.load(path, map_location=map_location, weights_only=False)
-        if not isinstance(model, torch.nn.Module):
-            raise TypeError(
-                f"{path} holds a {type(model).__name__}, not a torch module; "
-                "save whole models with maskfer_lib.train.save_model"
-            )
-        return model.eval()
+        return _load_torch(path, map_location, fix)
     raise ValueError(f"unknown model file type {path.suffix!r} for {path}; expected .keras or .pt")
+
+
+def _load_keras(path: Path, fix: str):
+    import zipfile
+
+    # Keras reports any unreadable archive as "File not found", which sends people looking
+    # for a path that is right there: tell a damaged file apart first.
+    size = path.stat().st_size
+    if not zipfile.is_zipfile(path):
+        raise CorruptModelError(
+            f"{path} ({size:,} bytes) is corrupt or not a saved Keras model: a .keras file is "
+            f"a zip archive and this one is not (truncated or overwritten?); {fix}"
+        )
+    with zipfile.ZipFile(path) as zf:
+        if "config.json" not in zf.namelist():
+            raise CorruptModelError(
+                f"{path} is a zip archive but not a saved Keras model (no config.json); {fix}"
+            )
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (TypeError, ImportError) as err:  # a custom layer not registered / not importable
+        raise _with_message(err, f"{path}: {err}") from err
+    except Exception as err:
+        raise CorruptModelError(
+            f"{path} could not be loaded as a Keras model ({type(err).__name__}: {err}); the "
+            f"file may be corrupt or written by an incompatible Keras version; {fix}"
+        ) from err
+
+
+def _load_torch(path: Path, map_location: str, fix: str):
+    import pickle
+    import zipfile
+
+    import torch
+
+    try:
+        model = torch.load(path, map_location=map_location, weights_only=False)
+    except (ModuleNotFoundError, AttributeError) as err:
+        # The pickle is fine, the class it names is not importable here.
+        raise _with_message(
+            err,
+            f"{path} holds a model whose class cannot be imported now ({err}); import the "
+            f"module that defines it first, or {fix}",
+        ) from err
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, zipfile.BadZipFile) as err:
+        raise CorruptModelError(
+            f"{path} ({path.stat().st_size:,} bytes) is corrupt or not a saved torch model "
+            f"({type(err).__name__}: {err}); {fix}"
+        ) from err
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(
+            f"{path} holds a {type(model).__name__}, not a torch module (a state_dict?); "
+            "save whole models with maskfer_lib.train.save_model"
+        )
+    return model.eval()
+
+
+def _with_message(err: Exception, message: str) -> Exception:
+    """``err``'s type with ``message`` (the path added), or ``err`` with it as a note when
+    that type cannot be built from a message alone."""
+    try:
+        return type(err)(message)
+    except Exception:
+        err.add_note(message)
+        return err

@@ -30,7 +30,14 @@ MOUTH_NOT_COVERED = "mouth_not_covered"
 EYES_COVERED = "eyes_covered"
 """The drawn mask covers eye landmarks."""
 UNREADABLE_IMAGE = "unreadable_image"
-"""The file could not be decoded (folder builder only)."""
+"""The file could not be decoded, or is empty (folder builder only)."""
+TRUNCATED_IMAGE = "truncated_image"
+"""The file ends early (a JPEG without its EOI marker, a PNG without IEND, a TIFF/BMP/WebP
+short of its pixel data): decoding it would grey out the missing part (folder builder only)."""
+UNSUPPORTED_EXTENSION = "unsupported_extension"
+"""A file of the source tree that is not an image type the builder reads (folder builder only)."""
+OVER_MAX_FACES = "over_max_faces"
+"""A detected face beyond ``max_faces``; it stays unmasked in the photo (folder builder only)."""
 
 FAILURE_REASONS = (
     NO_FACE,
@@ -42,6 +49,10 @@ FAILURE_REASONS = (
     EYES_COVERED,
     UNREADABLE_IMAGE,
 )
+
+FOLDER_REASONS = (TRUNCATED_IMAGE, UNSUPPORTED_EXTENSION, OVER_MAX_FACES)
+"""Reasons only the folder builder records (files rather than faces); kept out of
+``FAILURE_REASONS`` so dataset QC tables do not grow columns that are always zero."""
 
 MIN_IOD = 6.0
 MIN_INSIDE = 0.6

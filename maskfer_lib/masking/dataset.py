@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from maskfer_lib.cache import cached_call, code_version
 from maskfer_lib.landmarks import estimate_landmarks
-from maskfer_lib.masking.base import FAILURE_REASONS, SUCCESS
+from maskfer_lib.masking.base import FAILURE_REASONS, FOLDER_REASONS, SUCCESS
 from maskfer_lib.masking.core import get_method, mask_face
 from maskfer_lib.records import FaceDataset, concat
 
@@ -49,9 +49,14 @@ class QCReport:
         return self.n_success / self.n_total if self.n_total else float("nan")
 
     def counts(self) -> dict[str, int]:
-        """Successes and each failure reason (all reasons listed, zeros included)."""
-        vc = self.records["reason"].value_counts() if len(self.records) else {}
-        return {SUCCESS: int(vc.get(SUCCESS, 0)), **{r: int(vc.get(r, 0)) for r in FAILURE_REASONS}}
+        """Successes and each failure reason (all of ``FAILURE_REASONS`` listed, zeros
+        included), then any other reason the records hold (the folder builder's file-level
+        ones such as ``truncated_image``), so no row goes uncounted."""
+        vc = self.records["reason"].value_counts() if len(self.records) else pd.Series(dtype=int)
+        keys = [SUCCESS, *FAILURE_REASONS]
+        keys += [r for r in FOLDER_REASONS if r in vc.index]
+        keys += sorted(str(r) for r in vc.index if r not in keys)
+        return {r: int(vc.get(r, 0)) for r in keys}
 
     def to_frame(self) -> pd.DataFrame:
         """One-row table: method, total, success rate and a column per reason."""
