@@ -71,6 +71,9 @@ class Profile:
     train_per_class: int | None = None
     """Cap on training faces per class in notebooks 04 and 05 (``None``: the whole split);
     the real profile uses it so that the multi-network notebooks fit its 2-hour budget."""
+    mu_faces: int = 250
+    """Training faces that become Hayashi's MU-dataset (each once unmasked, once masked):
+    250 give the paper's "about 500" training images, in every profile."""
     train: dict[str, TrainCfg] = field(default_factory=dict)
     default_train: TrainCfg = TrainCfg(epochs=1)
 
@@ -223,7 +226,8 @@ PROFILES: dict[str, Profile] = {
         train={
             # Çelik & Gören: 250 epochs, Adam (paper Sec. 3); no batch size is given: 64.
             "celik_cnn": TrainCfg(epochs=250, batch_size=64, lr=1e-3, recipe="paper"),
-            # Putro et al.: Adam lr 1e-4, eps 1e-7, batch 128, x0.75 after 20 flat epochs.
+            # Putro et al.: Adam lr 1e-4, eps 1e-7, batch 128, x0.75 after 20 flat epochs, 50
+            # epochs on unmasked KDEF first; the fine-tuning length is not given: 300 is ours.
             "putro_slim": TrainCfg(epochs=300, batch_size=128, lr=1e-4, recipe="paper"),
             "putro_slim_rgc": TrainCfg(epochs=300, batch_size=128, lr=1e-4, recipe="paper"),
             "benchmark": TrainCfg(epochs=50, batch_size=64, lr=1e-3),

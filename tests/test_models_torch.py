@@ -368,3 +368,58 @@ def test_per_class_table_maps_and_train_and_record(tmp_path):
     assert names == ("a", "b") and proba.shape == (12, 2) and (yt == y).all()
     summ = load_run_summary(tmp_path, "abn")
     assert summ["task"] == "t" and summ["params"] == count_params(abn)
+
+
+def test_yang_branches_are_attentional_conv_networks_with_pinned_size():
+    from maskfer_lib.models.torch.yang import AttentionalConvBranch
+
+    torch.manual_seed(0)
+    branch = AttentionalConvBranch(512, (7, 7), hidden=256, num_classes=3)
+    # VGG19's 512 x 7 x 7 map at 224 px. The paper gives no sizes; ours, counted by hand:
+    # localisation conv 512*64*9+64, FC 256*32+32, FC 32*6+6; conv 512*256*9 (no bias),
+    # BN 2*256; FC 256*49*256+256, FC 256*3+3.
+    expected = (294_912 + 64) + (8_192 + 32) + (192 + 6) + 1_179_648 + 512 + (3_211_264 + 256) + 771
+    assert sum(p.numel() for p in branch.parameters()) == expected == 4_695_849
+    f = torch.rand(2, 512, 7, 7)
+    assert torch.allclose(branch.warp(f), f, atol=1e-5)  # starts at the identity warp
+    assert branch(f).shape == (2, 3)
+    m = build_yang_attention(
+        3, SMALL, width_mult=W, stage1=build_yang_stage1(2, SMALL), backbone="small"
+    )
+    assert isinstance(m.branch_u, AttentionalConvBranch) and isinstance(
+        m.branch_m, AttentionalConvBranch
+    )
+
+
+def test_map_diagnostics_tell_a_positional_map_from_a_face_map():
+    from maskfer_lib.models.torch import study
+
+    lm = np.zeros((2, 68, 2), np.float32)
+    lm[:, 36:48] = [[8.0, 4.0]] * 6 + [[12.0, 6.0]] * 6
+    eyes = study.eye_region(lm, (32, 32), (16, 16), pad=0)
+    assert eyes[0, 2:4, 4:7].all() and eyes.sum() == 2 * 2 * 3
+    occ = np.zeros((2, 16, 16), bool)
+    occ[:, 10:] = True
+    faces = np.zeros((2, 16, 16, 3), np.float32)
+
+    def follows_the_face(x):  # bright where the image is bright
+        return x.mean(dim=1, keepdim=True)
+
+    def fixed_corner(x):  # the same map whatever the input
+        m = torch.zeros(x.shape[0], 1, *x.shape[-2:])
+        m[..., :4, :4] = 1.0
+        return m + 0.1 * x.mean(dim=1, keepdim=True)
+
+    masked = faces.copy()
+    masked[:, 10:] = 1.0  # a white mask on the lower face
+    unmasked = faces.copy()
+    unmasked[:, 2:4, 4:7] = 0.6  # visible eyes
+    face = study.map_diagnostics(follows_the_face, masked, unmasked, occ, eyes)
+    assert face.set_index("faces").loc["masked", "inside_mask"] == pytest.approx(1.0)
+    assert face.set_index("faces").loc["masked", "outside_mask"] == pytest.approx(0.0)
+    corner = study.map_diagnostics(fixed_corner, masked, unmasked, occ, eyes)
+    assert corner.set_index("faces").loc["unmasked", "corr_with_grey_input_map"] > 0.9
+    assert "unmasked faces the spatial pattern is mostly the network's own" in " ".join(
+        study.map_findings(corner)
+    )
+    assert study.map_findings(face)[0].startswith("Masked faces raise the whole map")

@@ -67,6 +67,91 @@ def inside_outside(maps: np.ndarray, region: np.ndarray) -> dict:
     }
 
 
+def eye_region(
+    landmarks: np.ndarray, image_hw: tuple[int, int], hw: tuple[int, int], pad: float = 3.0
+):
+    """(N, *hw) bool: the box around both eyes and brows' lower edge (iBUG points 37–48,
+    0-based 36–47, padded by ``pad`` source pixels), from (N, 68, 2) landmarks of faces of
+    size ``image_hw``, scaled to ``hw`` — the region Hayashi's Fig. 6 shows the MCN attending."""
+    sy, sx = hw[0] / image_hw[0], hw[1] / image_hw[1]
+    out = np.zeros((len(landmarks), *hw), bool)
+    for i, pts in enumerate(np.asarray(landmarks, float)):
+        eyes = pts[36:48]
+        x0, y0 = (eyes.min(axis=0) - pad) * (sx, sy)
+        x1, y1 = (eyes.max(axis=0) + pad) * (sx, sy)
+        out[i, max(0, int(y0)) : int(np.ceil(y1)) + 1, max(0, int(x0)) : int(np.ceil(x1)) + 1] = (
+            True
+        )
+    return out
+
+
+def map_diagnostics(attention_fn, x_masked, x_unmasked, occlusion, eyes) -> pd.DataFrame:
+    """What an attention map follows, in numbers: per condition the mean map inside and
+    outside the mask region and on the eye region, the spread of the map across faces, and
+    the correlation of the mean map with the map of a uniform grey input (near 1: the
+    pattern comes from the network, e.g. its padding, not from the face).
+
+    ``attention_fn``: tensor NCHW → (N, 1, h, w); ``x_*``: (N, H, W, C) in [0, 1];
+    ``occlusion``, ``eyes``: (N, H, W) bool for the masked faces (the twins share them).
+    """
+    import torch
+
+    h, w, c = np.shape(x_masked)[1:]
+    with torch.no_grad():
+        blank = attention_fn(torch.full((1, c, h, w), 0.5))
+        blank = torch.nn.functional.interpolate(blank, size=(h, w), mode="bilinear").numpy()[0, 0]
+    rows = []
+    for cond, x in (("masked", x_masked), ("unmasked", x_unmasked)):
+        maps = map_stack(attention_fn, x)
+        mean_map = maps.mean(axis=0)
+        rows.append(
+            {
+                "faces": cond,
+                "inside_mask": float(maps[occlusion].mean()),
+                "outside_mask": float(maps[~occlusion].mean()),
+                "eye_region": float(maps[eyes].mean()),
+                "whole_face": float(maps.mean()),
+                "std_across_faces": float(maps.std(axis=0).mean()),
+                "corr_with_grey_input_map": float(
+                    np.corrcoef(blank.ravel(), mean_map.ravel())[0, 1]
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def map_findings(diag: pd.DataFrame, positional: float = 0.8) -> list[str]:
+    """Sentences read off :func:`map_diagnostics`' table, so the notebook's reading of the
+    maps holds on whatever data it ran: whether masks raise the map, whether the eye region
+    stands out, and whether the pattern is the network's own (correlation with the grey
+    image's map above ``positional``)."""
+    d = diag.set_index("faces")
+    m, u = d.loc["masked"], d.loc["unmasked"]
+    out = [
+        f"Masked faces raise the whole map from {u.whole_face:.2f} to {m.whole_face:.2f}"
+        if m.whole_face > u.whole_face
+        else f"Masks do not raise the map ({m.whole_face:.2f} masked vs {u.whole_face:.2f} unmasked)",
+        f"On masked faces the eye region ({m.eye_region:.2f}) is "
+        + ("above" if m.eye_region > m.whole_face else "not above")
+        + f" the face's mean ({m.whole_face:.2f}), "
+        + (
+            "as Hayashi's Fig. 6 shows."
+            if m.eye_region > m.whole_face
+            else "unlike Hayashi's Fig. 6."
+        ),
+    ]
+    for name, r in (("masked", m), ("unmasked", u)):
+        corr = float(r.corr_with_grey_input_map)
+        out.append(
+            f"On {name} faces the spatial pattern is mostly the network's own: a grey image "
+            f"gives a map correlated {corr:.2f} with the mean map."
+            if corr > positional
+            else f"On {name} faces the pattern follows the face (correlation with a grey "
+            f"image's map {corr:.2f})."
+        )
+    return out
+
+
 def resize_masks(region: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     """Boolean masks (N, H, W) resized to ``hw`` (nearest neighbour)."""
     import cv2
@@ -135,4 +220,7 @@ def overlay_grid(rows: dict, col_titles, cell: float = 1.5, suptitle: str | None
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
+    from maskfer_lib.plots import add_heat_colorbar
+
+    add_heat_colorbar(fig, axes)
     return fig

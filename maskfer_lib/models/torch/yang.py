@@ -10,7 +10,8 @@
   input size, squash with a sigmoid → H_m in [0, 1]; H_u = 1 − H_m.
 * ``yang_attention`` — stage 2: backbone features F (VGG19 conv stack in ``paper``; the
   3-block ``small`` VGG in quick, see ``common.VGG_CFGS``), F_m = F ⊙ H_m and F_u = F ⊙ H_u
-  (H resized to F by average pooling), each flattened into its own two FC layers; the
+  (H resized to F by average pooling), each through its own lightweight attentional conv
+  network and two FC layers (:class:`AttentionalConvBranch`, the paper's Sec. 3.2); the
   loss is l_u + l_m. **Prediction** averages the two branches' softmax probabilities
   (``unmasked_weight`` 0.5 by default); ``logits`` returns the log of that mixture, so
   softmax(logits) is the mixed probability.
@@ -236,20 +237,64 @@ def make_backbone(name: str, in_channels: int, width_mult: float) -> tuple[nn.Se
     return layers, out_channels(cfg), 2 ** n_pools(cfg)
 
 
-class TwoBranchHead(nn.Module):
-    """Two FC branches (unmasked / masked part), each FC(hidden) → ReLU → Dropout → FC(K)."""
+class AttentionalConvBranch(nn.Module):
+    """One branch of stage 2: a lightweight attentional conv network, then two FC layers.
 
-    def __init__(self, in_features: int, hidden: int, num_classes: int, dropout: float = 0.5):
+    The paper feeds F_u and F_m each "into the lightweight attentional convolutional
+    networks as mentioned in the binary deep classifier of stage 1" (Deep-Emotion: a
+    spatial transformer warps block n-1's output into block n), then "two fully connected
+    layers". It gives no layer sizes, so this branch follows stage 1's template at feature-map
+    scale (our choice): a localisation net (3x3 conv → ReLU → 2x2 average pool → FC(32) →
+    FC(6), started at the identity warp) warps the reweighted features, one 3x3 conv block
+    (half the channels, BN, ReLU) follows — no pooling, the maps are already 2x2 to 8x8 —
+    then FC(hidden) → ReLU → Dropout → FC(K).
+    """
+
+    def __init__(
+        self, channels: int, feat_hw: tuple[int, int], hidden: int, num_classes: int,
+        dropout: float = 0.5,
+    ) -> None:  # fmt: skip
         super().__init__()
+        c_loc, c_out = max(4, channels // 8), max(4, channels // 2)
+        self.localization = nn.Sequential(
+            nn.Conv2d(channels, c_loc, 3, padding=1), nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+            nn.Linear(4 * c_loc, 32), nn.ReLU(inplace=True), nn.Linear(32, 6),
+        )  # fmt: skip
+        nn.init.zeros_(self.localization[-1].weight)
+        with torch.no_grad():
+            self.localization[-1].bias.copy_(torch.tensor([1.0, 0, 0, 0, 1.0, 0]))
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+        )
+        self.fc = nn.Sequential(
+            nn.Flatten(), nn.Linear(c_out * feat_hw[0] * feat_hw[1], hidden),
+            nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, num_classes),
+        )  # fmt: skip
 
-        def branch():
-            return nn.Sequential(
-                nn.Flatten(), nn.Linear(in_features, hidden), nn.ReLU(inplace=True),
-                nn.Dropout(dropout), nn.Linear(hidden, num_classes),
-            )  # fmt: skip
+    def warp(self, f: torch.Tensor) -> torch.Tensor:
+        """``f`` warped by the affine transform the localisation net predicts from it."""
+        theta = self.localization(f).view(-1, 2, 3)
+        grid = F.affine_grid(theta, list(f.shape), align_corners=False)
+        return F.grid_sample(f, grid, align_corners=False)
 
-        self.branch_u = branch()
-        self.branch_m = branch()
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        """Logits (N, K) from reweighted features (N, C, h, w)."""
+        return self.fc(self.conv(self.warp(f)))
+
+
+class TwoBranchHead(nn.Module):
+    """The unmasked and masked branches of stage 2, each an :class:`AttentionalConvBranch`."""
+
+    def __init__(
+        self, channels: int, feat_hw: tuple[int, int], hidden: int, num_classes: int,
+        dropout: float = 0.5,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.branch_u = AttentionalConvBranch(channels, feat_hw, hidden, num_classes, dropout)
+        self.branch_m = AttentionalConvBranch(channels, feat_hw, hidden, num_classes, dropout)
 
 
 def mix_branch_logits(z_u: torch.Tensor, z_m: torch.Tensor, unmasked_weight: float) -> torch.Tensor:
@@ -289,7 +334,7 @@ class YangAttention(nn.Module):
         self.in_channels = c
         self.backbone, cf, stride = make_backbone(backbone, c, width_mult)
         self.feat_hw = (h // stride, w // stride)
-        head = TwoBranchHead(cf * self.feat_hw[0] * self.feat_hw[1], hidden, num_classes, dropout)
+        head = TwoBranchHead(cf, self.feat_hw, hidden, num_classes, dropout)
         self.branch_u, self.branch_m = head.branch_u, head.branch_m
         self.unmasked_weight = unmasked_weight
         self.heat_kw = dict(

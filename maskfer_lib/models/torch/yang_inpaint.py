@@ -19,8 +19,10 @@ Pieces (all NCHW float in [0, 1]):
 * :class:`YangInpaintFER` (``yang_inpaint``) — stage 2: inpaint x with the frozen
   generator, regress landmarks on the inpainted face, split the *original* masked face at
   the y of landmark No. 29 (0-based index 28) into an upper part (mostly unmasked) and a
-  lower part (mostly masked), each resized to (H/2, W), a shared conv backbone, two FC
-  branches; loss L_u + L_m. Prediction mixes the branches' probabilities as in
+  lower part (mostly masked), each resized to (H/2, W), a shared conv backbone, then per
+  part a lightweight attentional conv network and two FC layers
+  (:class:`~maskfer_lib.models.torch.yang.AttentionalConvBranch`, as the paper's Sec. 3.1
+  says); loss L_u + L_m. Prediction mixes the branches' probabilities as in
   :mod:`maskfer_lib.models.torch.yang`.
 """
 
@@ -353,8 +355,8 @@ class YangInpaintFER(nn.Module):
             p.requires_grad_(False)
         self.backbone, cf, stride = make_backbone(backbone, c, width_mult)
         self.part_hw = (max(stride, h // 2), w)
-        feat = cf * (self.part_hw[0] // stride) * (self.part_hw[1] // stride)
-        head = TwoBranchHead(feat, hidden, num_classes, dropout)
+        feat_hw = (self.part_hw[0] // stride, self.part_hw[1] // stride)
+        head = TwoBranchHead(cf, feat_hw, hidden, num_classes, dropout)
         self.branch_u, self.branch_m = head.branch_u, head.branch_m
         self.unmasked_weight = unmasked_weight
         self.split_range = split_range
