@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
+	@# The peers' wheels (maskfer_lib.peers) without their dependencies: see pyproject.toml.
+	$(PY) -m pip install --quiet --no-deps $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['maskfer']['no-deps']))")
 	@# triton (a torch dependency, GPU only) segfaults when loaded after TensorFlow; see ENV.md.
 	$(PY) -m pip uninstall --quiet --yes triton 2>/dev/null || true
 	$(PY) -m ipykernel install --sys-prefix --name maskfer --display-name "maskfer (.venv)" >/dev/null

@@ -2,8 +2,9 @@
 
 No paper compares the four approaches on identical data. Here each model is trained on the
 same identity-disjoint split of one dataset twice — on masked faces and on unmasked faces —
-for several seeds, with the same epochs, batch size and learning rate, then scored on the
-matching test split. Choices, and why:
+for several seeds, with the same epochs, batch size and learning rate, then scored on both
+test conditions of the same test faces: the 2×2 protocol of :mod:`maskfer_lib.protocol`
+(U→U, U→M, M→M, M→U). Choices, and why:
 
 * One label set for all (the dataset's own, 7 classes on SynthFACS/FER2013), because a
   cross-paper comparison needs one task; each paper's own label set is in its notebook.
@@ -15,8 +16,11 @@ matching test split. Choices, and why:
   inpainter) are benchmarked through their single-network backbones (ABN, MCN-free VGG), as
   their own notebooks (04, 05) already compare them on their paper's label set.
 
-Each (model, condition, seed) result is written to ``out_dir/<setup tag>/<model>__<condition>__s<seed>.json``
-as soon as it finishes, so an interrupted run resumes where it stopped.
+Each (model, training condition, seed) result — one row per test condition — is written to
+``out_dir/<setup tag>/<model>__<condition>__s<seed>.json`` as soon as it finishes, so an
+interrupted run resumes where it stopped. The off-the-shelf peers (:mod:`maskfer_lib.peers`)
+join the same table through :func:`peer_rows` (U→U and U→M only: they were trained on
+unmasked faces by their authors).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from tqdm.auto import tqdm
 
 from maskfer_lib.config import Profile, TrainCfg
 from maskfer_lib.models import build_model, get_spec
+from maskfer_lib.protocol import CONDITIONS
 from maskfer_lib.records import FaceDataset
 
 DEFAULT_MODELS = (
@@ -58,7 +63,6 @@ REAL_MODELS = DEFAULT_MODELS + (
 )
 """Real data: every trainable single network, i.e. the defaults plus the rest of Putro's
 Table 1 baselines, so each paper's models meet on identical FER2013 faces."""
-CONDITIONS = ("masked", "unmasked")
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,8 @@ class BenchmarkSetup:
         """A folder name that changes whenever the shared budget does (results are cached)."""
         t = self.train
         cap = self.train_per_class or "all"
-        return f"{self.input_size}px_e{t.epochs}_b{t.batch_size}_lr{t.lr:g}_cap{cap}"
+        # "_2x2": each result holds both test conditions (older folders held one).
+        return f"{self.input_size}px_e{t.epochs}_b{t.batch_size}_lr{t.lr:g}_cap{cap}_2x2"
 
 
 def setup_for(profile: Profile) -> BenchmarkSetup:
@@ -103,13 +108,14 @@ def run_one(
     name: str,
     condition: str,
     seed: int,
-    splits: dict[str, FaceDataset],
+    splits_by_condition: dict[str, dict[str, FaceDataset]],
     setup: BenchmarkSetup,
     width_mult: float,
     out_dir: Path,
     dropout: float | None = None,
-) -> dict:
-    """Train and score one model on one condition with one seed; cached in ``out_dir``.
+) -> list[dict]:
+    """Train one model on ``condition``'s training faces with one seed and score it on the
+    test faces of every condition; one row per test condition, cached in ``out_dir``.
 
     ``width_mult`` and ``dropout`` are the model's own (its profile ``TrainCfg``); the rest
     of the budget and the recipe are the benchmark's, the same for every model."""
@@ -121,29 +127,25 @@ def run_one(
 
     spec = get_spec(name)
     shape = (setup.input_size, setup.input_size, spec.input_shape[2])
-    train_ds, val_ds, test_ds = splits["train"], splits["val"], splits["test"]
+    splits = splits_by_condition[condition]
+    train_ds, val_ds = splits["train"], splits["val"]
+    tests = {c: s["test"] for c, s in splits_by_condition.items()}
     if setup.train_per_class:
         from maskfer_lib.data import cap_per_class
 
         train_ds = cap_per_class(train_ds, setup.train_per_class, seed)
     cfg = replace(setup.train, width_mult=width_mult, dropout=dropout)
     run = train_and_record(
-        name, train_ds, val_ds, {"test": test_ds}, cfg=cfg, class_names=test_ds.class_names,
+        name, train_ds, val_ds, tests, cfg=cfg, class_names=train_ds.class_names,
         input_shape=shape, seed=seed, progress=False,
     )  # fmt: skip
-    res = run.results["test"]
-    row = {
+    common = {
         "model": name,
         "paper": spec.paper,
         "framework": spec.framework,
-        "condition": condition,
+        "train": condition,
         "seed": seed,
         "recipe": run.recipe,
-        "accuracy": res.accuracy,
-        "balanced_accuracy": res.balanced_accuracy,
-        "majority": res.majority,
-        "macro_f1": res.macro_f1,
-        **{f"f1_{c}": float(res.report.loc[c, "f1"]) for c in res.class_names},
         "params": run.params,
         "width_mult": width_mult,
         "input_shape": list(shape),
@@ -151,11 +153,50 @@ def run_one(
         "train_seconds": float(run.history["seconds"].sum()),
         "train_images_per_s": float(run.history["images_per_s"].median()),
         "n_train": len(train_ds),
-        "n_test": len(test_ds),
     }
+    rows = [
+        {
+            **common,
+            "test": test,
+            **res.summary(),
+            "n_test": res.n,
+            "confusion": res.confusion.tolist(),
+        }
+        for test, res in run.results.items()
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(row, indent=2))
-    return row
+    path.write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+def peer_rows(tests: dict[str, FaceDataset], names=None) -> list[dict]:
+    """The off-the-shelf peers (``peers.available()`` unless ``names``) scored on each test
+    condition, as benchmark rows (train ``"unmasked"``: their authors trained on FER2013)."""
+    from maskfer_lib import peers
+    from maskfer_lib.evaluate import evaluate
+
+    rows = []
+    for name in names if names is not None else peers.available():
+        peer = peers.load_peer(name)
+        for test, ds in tests.items():
+            res = evaluate(ds.labels, peer.predict_proba(ds.images, ds.class_names), ds.class_names)
+            rows.append(
+                {
+                    "model": f"peer:{name}",
+                    "paper": "peer",
+                    "framework": peer.spec.framework,
+                    "train": "unmasked",
+                    "test": test,
+                    "seed": 0,
+                    "recipe": "pretrained (FER2013)",
+                    "params": peer.params(),
+                    "input_shape": [peer.spec.input_size, peer.spec.input_size, 1],
+                    **res.summary(),
+                    "n_test": res.n,
+                    "confusion": res.confusion.tolist(),
+                }
+            )
+    return rows
 
 
 def run_benchmark(
@@ -165,7 +206,8 @@ def run_benchmark(
     out_dir: Path,
     setup: BenchmarkSetup | None = None,
 ) -> pd.DataFrame:
-    """Every model × condition × seed; one row each (resumes from ``out_dir``)."""
+    """Every model × training condition × seed, each scored on both test conditions; one
+    row per (model, train, test, seed) (resumes from ``out_dir``)."""
     setup = setup or setup_for(profile)
     missing = set(CONDITIONS) - set(splits_by_condition)
     if missing:
@@ -176,12 +218,12 @@ def run_benchmark(
     rows = []
     for name, cond, seed in tqdm(jobs, desc="benchmark"):
         arch = profile.train_cfg(name)
-        rows.append(
+        rows.extend(
             run_one(
                 name,
                 cond,
                 seed,
-                splits_by_condition[cond],
+                splits_by_condition,
                 setup,
                 arch.width_mult,
                 out_dir,
@@ -192,23 +234,32 @@ def run_benchmark(
 
 
 def summarise(raw: pd.DataFrame, speed: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Mean ± std over seeds per model, the masked − unmasked drop, and speed columns.
+    """Per model: M→M and U→U accuracy (mean ± std over seeds, mean 95 % interval), the
+    masked − unmasked drop (−cost of the mask), per-class F1 and speed columns.
 
-    ``speed`` (optional) has columns model, gflops, fps: joined on ``model``.
+    ``raw`` has one row per (model, train, test, seed); ``speed`` (optional) has columns
+    model, gflops, fps: joined on ``model``. The full 2×2 table is
+    ``protocol.two_by_two(raw)``.
     """
     if raw.empty:
         raise ValueError("no benchmark rows to summarise")
     f1_cols = [c for c in raw.columns if c.startswith("f1_")]
     out = []
     for name, g in raw.groupby("model", sort=False):
-        m, u = g[g.condition == "masked"], g[g.condition == "unmasked"]
+        m = g[(g.train == "masked") & (g.test == "masked")]
+        u = g[(g.train == "unmasked") & (g.test == "unmasked")]
         row = {
             "model": name,
             "paper": g.paper.iloc[0],
             "acc_masked_mean": m.accuracy.mean(),
             "acc_masked_std": m.accuracy.std(ddof=1) if len(m) > 1 else float("nan"),
+            "acc_masked_lo": m.accuracy_lo.mean(),
+            "acc_masked_hi": m.accuracy_hi.mean(),
+            "majority_masked": m.majority.mean(),
             "acc_unmasked_mean": u.accuracy.mean(),
             "acc_unmasked_std": u.accuracy.std(ddof=1) if len(u) > 1 else float("nan"),
+            "acc_unmasked_lo": u.accuracy_lo.mean(),
+            "acc_unmasked_hi": u.accuracy_hi.mean(),
             "drop_masked_minus_unmasked": m.accuracy.mean() - u.accuracy.mean(),
             "macro_f1_masked": m.macro_f1.mean(),
             **{f"{c}_masked": m[c].mean() for c in f1_cols},

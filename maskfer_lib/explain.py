@@ -73,11 +73,17 @@ def _targets(target_class, n: int) -> np.ndarray | None:
     return t
 
 
-def _postprocess(maps: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """ReLU, bilinear resize to ``hw`` and min-max per map to [0, 1] (all-zero stays zero)."""
+def _postprocess(maps: np.ndarray, hw: tuple[int, int], stretch: bool = True) -> np.ndarray:
+    """ReLU, bilinear resize to ``hw`` and min-max per map to [0, 1] (all-zero stays zero).
+
+    ``stretch=False`` keeps the values (clipped to [0, 1]): for a model's own sigmoid maps,
+    whose absolute level is the point (a flat map must look flat)."""
     out = np.empty((len(maps), *hw), dtype=np.float32)
     for i, m in enumerate(np.maximum(np.asarray(maps, dtype=np.float32), 0)):
         m = cv2.resize(m, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
+        if not stretch:
+            out[i] = np.clip(m, 0, 1)
+            continue
         m = m - m.min()
         top = m.max()
         out[i] = m / top if top > 0 else 0.0
@@ -529,7 +535,9 @@ def model_attention(model, x) -> np.ndarray | None:
     """The model's own map as (N, H, W) in [0, 1], or None when it has none.
 
     ABN/MCN/FECN: ``attention_map(x, upsample=True)``; Yang's network: ``heatmap(x)`` (the
-    occlusion heat map). ``x`` is (N, H, W, C) numpy in [0, 1].
+    occlusion heat map). ``x`` is (N, H, W, C) numpy in [0, 1]. Both are sigmoid outputs and
+    are returned on that absolute scale (not stretched per map, unlike CAMs), the same
+    scale notebook 05 shows them on.
     """
     if not is_torch_model(model):
         return None
@@ -543,7 +551,26 @@ def model_attention(model, x) -> np.ndarray | None:
     with torch.no_grad():
         m = fn(xt, upsample=True) if hasattr(model, "attention_map") else fn(xt)
     m = m.detach().cpu().numpy()[:, 0]
-    return _postprocess(m, tuple(xt.shape[-2:]))
+    return _postprocess(m, tuple(xt.shape[-2:]), stretch=False)
+
+
+def model_input(model, x) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(input, heat)``: faces (N, H, W, C) in [0, 1] as ``model`` takes them, and the heat
+    map that was appended (or None). Yang's network takes its occlusion heat map H_m as an
+    extra channel (computed here once, with its frozen stage-1 network); other models take
+    the faces as they are."""
+    if not (
+        is_torch_model(model)
+        and hasattr(model, "heatmap")
+        and getattr(model, "in_channels", None) == np.shape(x)[-1]
+    ):
+        return x, None
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        heat = model.heatmap(_to_torch_input(x, model)).cpu().numpy()[:, 0]
+    return np.concatenate([np.asarray(x, np.float32), heat[..., None]], axis=-1), heat
 
 
 def explain_model(model, x, methods=("gradcam", "gradcam++", "eigencam"), target_class=None):
@@ -554,19 +581,8 @@ def explain_model(model, x, methods=("gradcam", "gradcam++", "eigencam"), target
     unless the map comes as an extra input channel; it is computed once here and appended, so
     the CAMs explain exactly the same forward pass at a fraction of the cost.
     """
-    x_cam, att = x, None
-    if (
-        is_torch_model(model)
-        and hasattr(model, "heatmap")
-        and getattr(model, "in_channels", None) == np.shape(x)[-1]
-    ):
-        import torch
-
-        model.eval()
-        with torch.no_grad():
-            heat = model.heatmap(_to_torch_input(x, model)).cpu().numpy()[:, 0]
-        x_cam = np.concatenate([np.asarray(x, np.float32), heat[..., None]], axis=-1)
-        att = _postprocess(heat, heat.shape[1:])
+    x_cam, heat = model_input(model, x)
+    att = None if heat is None else _postprocess(heat, heat.shape[1:], stretch=False)
     maps = {m: cam(model, x_cam, target_class=target_class, method=m) for m in methods}
     att = model_attention(model, x) if att is None else att
     if att is not None:
@@ -574,11 +590,49 @@ def explain_model(model, x, methods=("gradcam", "gradcam++", "eigencam"), target
     return maps
 
 
+def feature_map_size(model, input_shape) -> tuple[int, int]:
+    """(h, w) of the feature map a CAM of ``model`` is computed on (its default layer) for an
+    (H, W, C) input: what the CAM's resolution really is before it is upsampled."""
+    if is_keras_model(model):
+        shape = default_keras_layer(model).output.shape
+        return int(shape[1]), int(shape[2])
+    import torch
+
+    layer, seen = default_torch_layer(model), {}
+
+    def keep_shape(_module, _inputs, out):  # returns None: the output stays as it is
+        seen.setdefault("shape", out.shape)
+
+    hook = layer.register_forward_hook(keep_shape)
+    try:
+        model.eval()
+        with torch.no_grad():
+            x = torch.zeros(1, input_shape[2], input_shape[0], input_shape[1])
+            model(x)
+    finally:
+        hook.remove()
+    return int(seen["shape"][-2]), int(seen["shape"][-1])
+
+
 def cam_figure(
-    faces, masked_faces, maps, masked_maps, row_labels, title: str = "", alpha: float = 0.45
+    faces,
+    masked_faces,
+    maps,
+    masked_maps,
+    row_labels,
+    title: str = "",
+    alpha: float = 0.45,
+    captions=None,
 ):
-    """Rows = faces; columns = face + one overlay per map, unmasked block then masked block."""
+    """Rows = faces; columns = face + one overlay per map, unmasked block then masked block,
+    with one colour bar for every map (all in [0, 1]).
+
+    ``captions`` (optional): per row a pair of strings written under the unmasked and the
+    masked face, e.g. the predicted class and its probability (the CAMs explain that class).
+    """
     import matplotlib.pyplot as plt
+
+    from maskfer_lib.plots import add_heat_colorbar
 
     methods = list(maps)
     cols = ["face", *methods, "masked face", *methods]
@@ -601,9 +655,13 @@ def cam_figure(
             if i == 0:
                 ax.set_title(cols[j], fontsize=8)
         axes[i][0].set_ylabel(str(row_labels[i]), fontsize=8)
+        if captions is not None:
+            axes[i][0].set_xlabel(captions[i][0], fontsize=7)
+            axes[i][len(methods) + 1].set_xlabel(captions[i][1], fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    add_heat_colorbar(fig, axes)
     return fig
 
 

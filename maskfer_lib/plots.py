@@ -254,3 +254,46 @@ def plot_time_to_accuracy(histories: dict, title: str | None = None, majority=No
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_two_by_two(cells, majority=None, chance=None, title: str | None = None):
+    """Grouped bars, one group per model, one bar per 2×2 cell (U→U, U→M, M→M, M→U) with
+    its 95 % interval; ``cells`` is ``protocol.two_by_two``'s table. Missing cells (a peer has
+    no masked training) are left out; majority and chance are drawn as lines."""
+    from maskfer_lib.protocol import CELLS
+
+    colours = {"U→U": "tab:blue", "U→M": "tab:cyan", "M→M": "tab:red", "M→U": "tab:orange"}
+    n = len(cells)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * n + 2), 4.2))
+    width = 0.8 / len(CELLS)
+    x = np.arange(n)
+    for k, c in enumerate(CELLS):
+        acc = 100 * cells[c].to_numpy(float)
+        err = 100 * np.abs(np.stack([cells[c] - cells[f"{c} lo"], cells[f"{c} hi"] - cells[c]]))
+        ax.bar(x + (k - 1.5) * width, acc, width, yerr=np.nan_to_num(err), capsize=2,
+               color=colours[c], label=c)  # fmt: skip
+    draw_baselines(ax, majority, chance, scale=100)
+    ax.set_xticks(x, cells["model"], rotation=20, ha="right")
+    ax.set_ylabel("test accuracy (%), 95 % interval")
+    ax.set_ylim(0, 100)
+    ax.legend(title="train→test", ncol=3, frameon=False, fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def add_heat_colorbar(fig, axes, label: str = "map value (red = high)"):
+    """One colour bar beside ``axes`` for maps drawn with ``explain.overlay`` (jet, [0, 1]),
+    so a reader can tell a strong map from a weak one."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    bar = fig.colorbar(
+        ScalarMappable(Normalize(0, 1), "jet"), ax=np.asarray(axes).ravel().tolist(),
+        fraction=0.025, pad=0.02,
+    )  # fmt: skip
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    return bar

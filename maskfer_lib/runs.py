@@ -71,7 +71,7 @@ class Run:
 
     def row(self) -> dict:
         """One table row: model, recipe, params, epochs, minutes, images/s and, per test
-        set, accuracy with its majority baseline and balanced accuracy."""
+        set, accuracy with its 95 % interval, its majority baseline and balanced accuracy."""
         h = self.history
         out = {
             "run": self.name,
@@ -85,6 +85,9 @@ class Run:
         }
         for k, r in self.results.items():
             out[f"acc_{k}"] = r.accuracy
+            out[f"acc_{k}_95ci"] = evaluate.format_interval(
+                r.accuracy, r.accuracy_lo, r.accuracy_hi
+            )
             out[f"majority_{k}"] = r.majority
             out[f"balanced_acc_{k}"] = r.balanced_accuracy
         return out
@@ -217,6 +220,8 @@ def train_and_record(
             per_test.update(
                 {
                     f"accuracy_{key}": r.accuracy,
+                    f"accuracy_lo_{key}": r.accuracy_lo,
+                    f"accuracy_hi_{key}": r.accuracy_hi,
                     f"balanced_accuracy_{key}": r.balanced_accuracy,
                     f"macro_f1_{key}": r.macro_f1,
                     f"majority_{key}": r.majority,

@@ -19,18 +19,24 @@ def _raw():
         for (cond, seed), acc in zip(
             [("masked", 0), ("masked", 1), ("unmasked", 0), ("unmasked", 1)], accs, strict=True
         ):
-            rows.append(
-                {
-                    "model": model,
-                    "paper": paper,
-                    "condition": cond,
-                    "seed": seed,
-                    "accuracy": acc,
-                    "macro_f1": acc / 2,
-                    "f1_x": acc,
-                    "params": 10,
-                }
-            )
+            for test, shift in (("masked", 0.0), ("unmasked", -0.1)):
+                a = acc + (shift if test != cond else 0.0)
+                rows.append(
+                    {
+                        "model": model,
+                        "paper": paper,
+                        "train": cond,
+                        "test": test,
+                        "seed": seed,
+                        "accuracy": a,
+                        "accuracy_lo": a - 0.02,
+                        "accuracy_hi": a + 0.02,
+                        "majority": 0.3,
+                        "macro_f1": a / 2,
+                        "f1_x": a,
+                        "params": 10,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -86,18 +92,32 @@ def test_run_benchmark_needs_both_conditions(tmp_path):
         )
 
 
-def test_run_one_trains_scores_and_resumes(tmp_path):
+def test_run_one_scores_both_test_conditions_and_resumes(tmp_path):
     prof = config.get_profile("smoke")
     setup = benchmark.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",))
-    row = benchmark.run_one("putro_slim_rgc", "masked", 0, _tiny_splits(), setup, 0.25, tmp_path)
-    assert 0.0 <= row["accuracy"] <= 1.0 and row["n_test"] == 3 and row["params"] > 0
+    splits = {"masked": _tiny_splits(), "unmasked": _tiny_splits(size=40)}
+    rows = benchmark.run_one("putro_slim_rgc", "masked", 0, splits, setup, 0.25, tmp_path)
+    assert [(r["train"], r["test"]) for r in rows] == [("masked", "masked"), ("masked", "unmasked")]
+    for r in rows:
+        assert r["accuracy_lo"] <= r["accuracy"] <= r["accuracy_hi"] and r["n_test"] == 3
     saved = tmp_path / setup.tag() / "putro_slim_rgc__masked__s0.json"
-    assert json.loads(saved.read_text())["accuracy"] == row["accuracy"]
-    saved.write_text(json.dumps({**row, "accuracy": 0.123}))  # a finished result is reused
-    again = benchmark.run_one("putro_slim_rgc", "masked", 0, _tiny_splits(), setup, 0.25, tmp_path)
-    assert again["accuracy"] == 0.123
+    assert json.loads(saved.read_text())[0]["accuracy"] == rows[0]["accuracy"]
+    saved.write_text(json.dumps([{**rows[0], "accuracy": 0.123}]))  # a finished result is reused
+    again = benchmark.run_one("putro_slim_rgc", "masked", 0, splits, setup, 0.25, tmp_path)
+    assert again[0]["accuracy"] == 0.123
     other = benchmark.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",), 2)
     assert other.tag() != setup.tag()  # a changed budget never reuses old results
+
+
+def test_peer_rows_score_each_test_condition():
+    ds = _tiny_splits(size=48)["test"]
+    ds = FaceDataset(ds.images, ds.labels, ("angry", "happy", "neutral"))
+    rows = benchmark.peer_rows({"unmasked": ds, "masked": ds}, names=["fer_pytorch"])
+    assert [(r["model"], r["train"], r["test"]) for r in rows] == [
+        ("peer:fer_pytorch", "unmasked", "unmasked"),
+        ("peer:fer_pytorch", "unmasked", "masked"),
+    ]
+    assert rows[0]["accuracy"] == rows[1]["accuracy"] and rows[0]["params"] == 2_750_151
 
 
 def test_real_setup_meets_every_paper_and_all_putro_baselines():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from maskfer_lib import evaluate as ev
 from maskfer_lib.evaluate import (
     celik_printed_precision,
     evaluate,
@@ -149,3 +150,22 @@ def test_baselines_majority_chance_and_balanced_accuracy():
     assert res.balanced_accuracy == pytest.approx(1 / 3)
     assert res.predicts_one_class and res.majority_class == "a"
     assert not evaluate(y, [0, 1, 2, 0, 1, 2], ("a", "b", "c")).predicts_one_class
+
+
+def test_accuracy_interval_matches_the_normal_approximation():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 7, 2000)
+    pred = np.where(rng.random(2000) < 0.6, y, (y + 1) % 7)
+    res = ev.evaluate(y, pred, [str(i) for i in range(7)])
+    half = 1.96 * np.sqrt(res.accuracy * (1 - res.accuracy) / 2000)
+    assert res.accuracy_lo < res.accuracy < res.accuracy_hi
+    assert abs((res.accuracy_hi - res.accuracy_lo) / 2 - half) < 0.004
+    assert res.summary()["accuracy_lo"] == res.accuracy_lo
+    assert ev.accuracy_interval(y, y) == (1.0, 1.0)
+
+
+def test_a_ranking_needs_disjoint_intervals():
+    assert ev.order_by_interval((0.50, 0.52), (0.47, 0.49)) == ">"
+    assert ev.order_by_interval((0.47, 0.49), (0.50, 0.52)) == "<"
+    assert ev.order_by_interval((0.48, 0.51), (0.50, 0.52)) == "≈"
+    assert ev.format_interval(0.497, 0.481, 0.513) == "49.7 [48.1, 51.3]"

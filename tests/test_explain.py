@@ -168,3 +168,41 @@ def test_explain_model_adds_own_heatmap_once():
     assert set(maps) == {"gradcam", "eigencam", "attention"}
     assert model.heat_calls == 1  # computed once, passed as a channel to every CAM
     assert np.allclose(maps["attention"][:, :8], 1) and np.allclose(maps["attention"][:, 8:], 0)
+
+
+def test_feature_map_size_is_the_cam_layers_output():
+    assert explain.feature_map_size(tiny_torch(), (16, 16, 3)) == (8, 8)  # one 2x2 pool
+    model = tiny_keras(size=16)
+    layer = explain.default_keras_layer(model)
+    assert explain.feature_map_size(model, (16, 16, 3)) == tuple(layer.output.shape[1:3])
+
+
+def test_cam_figure_has_a_colour_bar_and_captions():
+    import matplotlib.pyplot as plt
+
+    faces = (np.random.default_rng(0).random((2, 16, 16, 3)) * 255).astype(np.uint8)
+    maps = {"gradcam": np.random.default_rng(1).random((2, 16, 16))}
+    fig = explain.cam_figure(
+        faces, faces, maps, maps, ["true a", "true b"],
+        captions=[("pred a 0.90", "pred b 0.40"), ("pred b 0.70", "pred b 0.60")],
+    )  # fmt: skip
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert any("map value" in lab for lab in labels)  # the colour bar's axis
+    assert fig.axes[0].get_xlabel() == "pred a 0.90" and fig.axes[2].get_xlabel() == "pred b 0.40"
+    plt.close(fig)
+
+
+def test_own_attention_keeps_its_absolute_level():
+    import torch
+    from torch import nn
+
+    class FlatAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 2, 3)
+
+        def attention_map(self, x, upsample=True):
+            return torch.full((x.shape[0], 1, *x.shape[-2:]), 0.3)
+
+    maps = explain.model_attention(FlatAttention(), images())
+    assert np.allclose(maps, 0.3)  # a flat map stays flat, not stretched to 0 or 1

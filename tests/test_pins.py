@@ -19,3 +19,18 @@ def test_environment_yml_mirrors_pyproject():
     yml = (ROOT / "environment.yml").read_text()
     listed = set(re.findall(r"^\s+- ([A-Za-z0-9_.\-]+==[^\s]+)\s*$", yml, flags=re.M))
     assert listed == set(_pyproject_deps())
+
+
+def _no_deps():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["maskfer"]["no-deps"]
+
+
+def test_no_deps_pins_are_pinned_and_mirrored():
+    pins = _no_deps()
+    assert pins and all("==" in p for p in pins), pins
+    yml = (ROOT / "environment.yml").read_text()
+    line = re.search(r"^# no-deps: pip install --no-deps (.+)$", yml, flags=re.M)
+    assert line, "environment.yml lacks the '# no-deps: pip install --no-deps ...' line"
+    assert set(line.group(1).split()) == set(pins)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--no-deps" in makefile and "['no-deps']" in makefile

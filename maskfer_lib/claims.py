@@ -1,0 +1,309 @@
+"""What each paper claims, what we measured, and whether the claim holds — decided by code.
+
+Each :class:`Claim` names a paper, the claim in a sentence, the paper's own number, and a
+check that reads this project's results for one profile and dataset (:class:`Evidence`: the
+saved runs of notebooks 02–05, notebook 10's benchmark rows, notebook 08's timing table) and
+returns a :class:`Finding` with our number ± its 95 % interval, the budget it was measured
+at, and a verdict:
+
+* ``holds`` — our result agrees, beyond the 95 % intervals where a comparison is made;
+* ``does not hold`` — our result contradicts it beyond the intervals;
+* ``not shown`` — the intervals overlap, so the data cannot decide;
+* ``not testable here`` — the evidence is missing, or the claim is about the paper's own
+  dataset and ours is another (the reason is given).
+
+Absolute numbers (e.g. Çelik's 70.8 %) are compared on FER2013 only: SynthFACS is rendered
+data, and no result on it confirms or refutes a number measured on real faces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from maskfer_lib import evaluate, protocol
+
+HOLDS, FAILS, NOT_SHOWN, UNTESTABLE = "holds", "does not hold", "not shown", "not testable here"
+_BY_ORDER = {">": HOLDS, "<": FAILS, "≈": NOT_SHOWN}
+
+
+@dataclass
+class Evidence:
+    """The results one profile and dataset produced, as the notebooks saved them."""
+
+    dataset: str
+    profile: str
+    run_dir: Path
+    bench: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Notebook 10's rows (model, train, test, seed, accuracy, accuracy_lo, accuracy_hi)."""
+    timing: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Notebook 08's ``timing.csv`` (model, backend, protocol, size, fps)."""
+
+    @classmethod
+    def gather(cls, profile: str, dataset: str) -> Evidence:
+        """Read what the notebooks of ``profile`` on ``dataset`` wrote (missing parts stay
+        empty and make the claims that need them ``not testable here``)."""
+        from maskfer_lib.config import figures_dir, runs_dir
+
+        fig = figures_dir(profile, dataset)
+
+        def read(name):
+            path = fig / name
+            return pd.read_csv(path) if path.is_file() else pd.DataFrame()
+
+        bench = read("10_benchmark_runs.csv")
+        peers = read("10_peer_runs.csv")
+        if not {"train", "test", "accuracy_lo"} <= set(bench.columns):
+            bench = pd.DataFrame()  # absent, or written before the 2×2 protocol: rerun 10
+        return cls(
+            dataset=dataset,
+            profile=profile,
+            run_dir=runs_dir(profile, dataset),
+            bench=pd.concat([bench, peers], ignore_index=True),
+            timing=read("timing.csv"),
+        )
+
+    def run(self, name: str, test: str = "masked") -> evaluate.EvalResult | None:
+        """The saved test predictions of run ``name`` (``None`` when it was not trained)."""
+        try:
+            return evaluate.evaluate_saved(self.run_dir, name, split=f"test_{test}")
+        except (FileNotFoundError, KeyError):
+            return None
+
+    def epochs(self, name: str) -> int | None:
+        """Epochs run ``name`` trained for (its summary), or None."""
+        try:
+            return int(evaluate.load_run_summary(self.run_dir, name)["epochs"])
+        except (FileNotFoundError, KeyError):
+            return None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Our side of one claim."""
+
+    ours: str
+    budget: str
+    verdict: str
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of one paper and the check that tests it on our results."""
+
+    paper: str
+    claim: str
+    paper_value: str
+    check: Callable[[Evidence], Finding]
+
+
+def _interval(r: evaluate.EvalResult) -> tuple[float, float]:
+    return (r.accuracy_lo, r.accuracy_hi)
+
+
+def _text(r: evaluate.EvalResult) -> str:
+    return evaluate.format_interval(r.accuracy, r.accuracy_lo, r.accuracy_hi)
+
+
+def _missing(*names: str) -> Finding:
+    return Finding("—", "—", UNTESTABLE, f"no saved run {', '.join(names)} in this profile")
+
+
+def _absolute(name: str, target: float, paper_epochs: int, where: str):
+    """A check: run ``name``'s masked accuracy against the paper's ``target`` on FER2013."""
+
+    def check(ev: Evidence) -> Finding:
+        r = ev.run(name)
+        if r is None:
+            return _missing(name)
+        budget = f"{ev.epochs(name)} of the paper's {paper_epochs} epochs"
+        if ev.dataset != "fer2013":
+            return Finding(
+                _text(r),
+                budget,
+                UNTESTABLE,
+                f"the paper's number is on {where}; this is {ev.dataset}",
+            )
+        verdict = HOLDS if r.accuracy_hi >= target else FAILS
+        why = "" if verdict == HOLDS else "below the paper's number beyond the 95 % interval"
+        return Finding(_text(r), budget, verdict, why)
+
+    return check
+
+
+def _order(names: tuple[str, ...], labels: tuple[str, ...]):
+    """A check: runs ``names`` rank in this order on masked test faces (each pair apart)."""
+
+    def check(ev: Evidence) -> Finding:
+        results = [ev.run(n) for n in names]
+        absent = [n for n, r in zip(names, results, strict=True) if r is None]
+        if absent:
+            return _missing(*absent)
+        ours = ", ".join(f"{lab} {_text(r)}" for lab, r in zip(labels, results, strict=True))
+        orders = [
+            evaluate.order_by_interval(_interval(a), _interval(b))
+            for a, b in zip(results, results[1:], strict=False)
+        ]
+        budget = ", ".join(f"{lab} {ev.epochs(n)} ep" for lab, n in zip(labels, names, strict=True))
+        if "<" in orders:
+            return Finding(
+                ours, budget, FAILS, "a later model is above an earlier one beyond the intervals"
+            )
+        if all(o == ">" for o in orders):
+            return Finding(ours, budget, HOLDS)
+        return Finding(ours, budget, NOT_SHOWN, "some intervals overlap")
+
+    return check
+
+
+def _best_in_benchmark(name: str, rivals: tuple[str, ...]):
+    """A check: ``name`` above every rival on M→M in notebook 10's benchmark."""
+
+    def check(ev: Evidence) -> Finding:
+        if ev.bench.empty:
+            return Finding("—", "—", UNTESTABLE, "no 2×2 benchmark rows here (run notebook 10)")
+        cells = protocol.two_by_two(ev.bench).set_index("model")
+        present = [m for m in rivals if m in cells.index]
+        if name not in cells.index or not present:
+            return Finding("—", "—", UNTESTABLE, f"{name} or its rivals are not in the benchmark")
+        me = cells.loc[name]
+        orders = {
+            m: evaluate.order_by_interval(
+                (me["M→M lo"], me["M→M hi"]), (cells.loc[m, "M→M lo"], cells.loc[m, "M→M hi"])
+            )
+            for m in present
+        }
+        ours = f"{100 * me['M→M']:.1f} %; " + ", ".join(
+            f"{m} {100 * cells.loc[m, 'M→M']:.1f} ({o})" for m, o in orders.items()
+        )
+        budget = "notebook 10's shared budget"
+        if "<" in orders.values():
+            return Finding(ours, budget, FAILS, "a rival is above it beyond the intervals")
+        if all(o == ">" for o in orders.values()):
+            return Finding(ours, budget, HOLDS)
+        return Finding(ours, budget, NOT_SHOWN, "some intervals overlap")
+
+    return check
+
+
+def _every_model(difference: str, what: str):
+    """A check: one 2×2 difference is positive beyond the intervals for every benchmarked
+    model trained here (peers excluded: they have no masked training)."""
+
+    def check(ev: Evidence) -> Finding:
+        if ev.bench.empty:
+            return Finding("—", "—", UNTESTABLE, "no 2×2 benchmark rows here (run notebook 10)")
+        cells = protocol.two_by_two(ev.bench)
+        cells = cells[np.isfinite(cells[difference])]
+        verdicts = cells[f"{difference} verdict"].tolist()
+        ours = ", ".join(
+            f"{m} {100 * v:+.1f} ({o})"
+            for m, v, o in zip(cells.model, cells[difference], verdicts, strict=True)
+        )
+        n_yes = verdicts.count(">")
+        budget = f"notebook 10, {len(cells)} models"
+        if "<" in verdicts:
+            return Finding(ours, budget, FAILS, f"{what} is negative for some model")
+        if n_yes == len(verdicts) and verdicts:
+            return Finding(ours, budget, HOLDS)
+        return Finding(ours, budget, NOT_SHOWN, f"apart for {n_yes} of {len(verdicts)} models")
+
+    return check
+
+
+def _params(name: str, target: int, gflops: float):
+    """A check: the model's parameter count and FLOPs at 48×48 against the paper's."""
+
+    def check(ev: Evidence) -> Finding:
+        from maskfer_lib.flops import count_flops
+        from maskfer_lib.models import build_model, count_params
+
+        model = build_model(name, num_classes=7, input_shape=(48, 48, 3))
+        params, g = count_params(model), count_flops(model, (48, 48, 3)) / 1e9
+        ok = abs(params - target) <= 0.01 * target and abs(g - gflops) <= 0.1 * gflops
+        return Finding(f"{params:,} params, {g:.4f} GFLOPs at 48×48", "—", HOLDS if ok else FAILS)
+
+    return check
+
+
+def _faster_than(name: str, rivals: tuple[str, ...]):
+    """A check: ``name``'s forward-pass FPS above every rival in each timing setting."""
+
+    def check(ev: Evidence) -> Finding:
+        t = ev.timing
+        if t.empty or "protocol" not in t:
+            return Finding("—", "—", UNTESTABLE, "notebook 08 has not written timing.csv here")
+        t = t[t.protocol == "forward"]
+        settings, wins = 0, 0
+        for (_backend, _size), g in t.groupby(["backend", "size"]):
+            fps = g.set_index("model")["fps"]
+            others = [m for m in rivals if m in fps.index]
+            if name not in fps.index or not others:
+                continue
+            settings += 1
+            wins += int(all(fps[name] > fps[m] for m in others))
+        if not settings:
+            return Finding("—", "—", UNTESTABLE, "no timing setting holds the model and a rival")
+        ours = f"fastest in {wins} of {settings} settings (backend × input size)"
+        if wins == settings:
+            return Finding(ours, "one timing pass (notebook 08)", HOLDS)
+        return Finding(
+            ours, "one timing pass (notebook 08)", FAILS, "a baseline is faster somewhere"
+        )
+
+    return check
+
+
+def _putro_baselines() -> tuple[str, ...]:
+    from maskfer_lib.models.keras.compare import PUTRO_MODELS
+
+    return tuple(m for m in PUTRO_MODELS if not m.startswith("putro_"))
+
+
+_PUTRO_BASELINES = _putro_baselines()
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("celik", "Çelik's CNN reaches 70.8 % validation accuracy on masked FER2013 (7 classes)",
+          "70.8 %", _absolute("celik_cnn", 0.708, 250, "masked FER2013")),
+    Claim("putro", "Slim + RGC has ~756K parameters and 0.019 GFLOPs",
+          "756,447; 0.019", _params("putro_slim_rgc", 756_447, 0.01914)),
+    Claim("putro", "RGC improves the Slim backbone (Table 1: +2.09 points on M-KDEF)",
+          "+2.09", _order(("putro_slim_rgc", "putro_slim"), ("Slim+RGC", "Slim"))),
+    Claim("putro", "Slim + RGC beats the mobile baselines of Table 1 on identical data",
+          "96.99 % vs ≤ 95.6 %", _best_in_benchmark("putro_slim_rgc", _PUTRO_BASELINES)),
+    Claim("putro", "Slim + RGC is faster than every Table 2 baseline on a CPU",
+          "203.7 FPS", _faster_than("putro_slim_rgc", _PUTRO_BASELINES)),
+    Claim("yang", "Approach 2 (occlusion heat map) beats approach 1 (inpainting)",
+          "~90 % vs 87 %", _order(("yang_attention", "yang_inpaint"), ("approach 2", "approach 1"))),
+    Claim("hayashi", "FECN > VGG11 > ABN on masked faces (Table 3, 4 classes)",
+          "86.7 > 84.4 > 84.2", _order(("fecn", "vgg11", "abn"), ("FECN", "VGG11", "ABN"))),
+    Claim("all", "Training on masked faces beats training on unmasked faces, tested on masked (M→M > U→M)",
+          "premise of all four", _every_model("recovered_by_masked_training", "M→M − U→M")),
+    Claim("all", "Masks cost accuracy even when a model trains on them (U→U > M→M)",
+          "premise of all four", _every_model("cost_of_mask", "U→U − M→M")),
+)  # fmt: skip
+"""Every claim the summary page tests, in paper order."""
+
+
+def summary_table(ev: Evidence, claims=CLAIMS) -> pd.DataFrame:
+    """One row per claim: paper, claim, the paper's number, ours, budget, verdict, why."""
+    rows = []
+    for c in claims:
+        f = c.check(ev)
+        rows.append(
+            {
+                "paper": c.paper,
+                "claim": c.claim,
+                "paper's number": c.paper_value,
+                "ours (95 % interval)": f.ours,
+                "budget": f.budget,
+                "verdict": f.verdict,
+                "why": f.why,
+            }
+        )
+    return pd.DataFrame(rows)
