@@ -229,20 +229,33 @@ def _torch_cam(model, images, targets, method, layer) -> np.ndarray:
 # --------------------------------------------------------------------------- keras
 
 
-def default_keras_layer(model):
-    """The last layer of ``model`` whose output is a 4-D feature map with spatial size > 1.
+CAM_MIN_SIDE = 4
+"""Smallest feature-map side a default CAM layer may have: on a 2×2 map (Putro's models at
+64 px, stride 32) a CAM can only say which quarter of the face mattered."""
 
-    This is the last convolutional stage in every model here; it also works when a backbone
-    is a nested Model (its 4-D output is the last feature map the outer graph can reach).
+
+def default_keras_layer(model, min_side: int = CAM_MIN_SIDE):
+    """The last layer of ``model`` whose output is a 4-D feature map at least ``min_side``
+    cells on each side (else the last one with side > 1).
+
+    That is the last convolutional stage of every model here at its paper's input size, and
+    one stage earlier where the last map is tiny; it also works when a backbone is a nested
+    Model (its 4-D output is the last feature map the outer graph can reach).
     """
-    for lyr in reversed(model.layers):
+    maps = []
+    for lyr in model.layers:
         try:
             shape = lyr.output.shape
         except (AttributeError, ValueError):
             continue
+        if type(lyr).__name__ == "ZeroPadding2D":  # its border is padding, not features
+            continue
         if len(shape) == 4 and (shape[1] or 2) > 1 and (shape[2] or 2) > 1:
-            return lyr
-    raise ValueError(f"model {model.name!r} has no 4-D feature-map layer; pass layer=<name>")
+            maps.append((lyr, min(shape[1] or 2, shape[2] or 2)))
+    if not maps:
+        raise ValueError(f"model {model.name!r} has no 4-D feature-map layer; pass layer=<name>")
+    big = [lyr for lyr, side in maps if side >= min_side]
+    return big[-1] if big else maps[-1][0]
 
 
 def _keras_score_graph(model, layer):

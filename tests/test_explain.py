@@ -206,3 +206,14 @@ def test_own_attention_keeps_its_absolute_level():
 
     maps = explain.model_attention(FlatAttention(), images())
     assert np.allclose(maps, 0.3)  # a flat map stays flat, not stretched to 0 or 1
+
+
+def test_default_keras_layer_avoids_a_two_by_two_map():
+    from maskfer_lib.models import build_model
+
+    model = build_model("putro_slim_rgc", num_classes=7, input_shape=(64, 64, 3))
+    last = [lyr for lyr in model.layers if len(getattr(lyr.output, "shape", ())) == 4][-1]
+    assert tuple(last.output.shape[1:3]) == (2, 2)  # stride 32 at 64 px
+    layer = explain.default_keras_layer(model)
+    assert min(layer.output.shape[1:3]) >= explain.CAM_MIN_SIDE
+    assert explain.feature_map_size(model, (64, 64, 3)) == (4, 4)
