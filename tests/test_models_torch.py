@@ -423,3 +423,13 @@ def test_map_diagnostics_tell_a_positional_map_from_a_face_map():
         study.map_findings(corner)
     )
     assert study.map_findings(face)[0].startswith("Masked faces raise the whole map")
+
+
+def test_landmark_error_is_a_fraction_of_the_width():
+    from maskfer_lib.models.torch.yang_inpaint import LandmarkRegressor, landmark_error
+
+    reg = LandmarkRegressor((32, 32, 3), width_mult=0.25)
+    x = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    _, pts = landmark_error(reg, x, np.zeros((2, 68, 2)))
+    err, _ = landmark_error(reg, x, pts + np.array([3.2, 0.0]))  # every point 3.2 px off
+    assert err == pytest.approx(3.2 / 32, rel=1e-4)
