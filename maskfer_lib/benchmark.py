@@ -154,16 +154,7 @@ def run_one(
         "train_images_per_s": float(run.history["images_per_s"].median()),
         "n_train": len(train_ds),
     }
-    rows = [
-        {
-            **common,
-            "test": test,
-            **res.summary(),
-            "n_test": res.n,
-            "confusion": res.confusion.tolist(),
-        }
-        for test, res in run.results.items()
-    ]
+    rows = [{**common, "test": test, **_scores(res)} for test, res in run.results.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rows, indent=2))
     return rows
@@ -191,12 +182,15 @@ def peer_rows(tests: dict[str, FaceDataset], names=None) -> list[dict]:
                     "recipe": "pretrained (FER2013)",
                     "params": peer.params(),
                     "input_shape": [peer.spec.input_size, peer.spec.input_size, 1],
-                    **res.summary(),
-                    "n_test": res.n,
-                    "confusion": res.confusion.tolist(),
+                    **_scores(res),
                 }
             )
     return rows
+
+
+def _scores(res) -> dict:
+    # What a benchmark row keeps of an EvalResult: its summary, size and confusion counts.
+    return {**res.summary(), "n_test": res.n, "confusion": res.confusion.tolist()}
 
 
 def run_benchmark(

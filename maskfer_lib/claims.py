@@ -114,6 +114,20 @@ def _missing(*names: str) -> Finding:
     return Finding("—", "—", UNTESTABLE, f"no saved run {', '.join(names)} in this profile")
 
 
+_NO_BENCH = Finding("—", "—", UNTESTABLE, "no 2×2 benchmark rows here (run notebook 10)")
+
+
+def _from_orders(orders, ours: str, budget: str, fails_why: str, not_shown_why: str) -> Finding:
+    """The verdict of pairwise orders (``evaluate.order_by_interval``): any ``<`` does not
+    hold, all ``>`` holds, anything else (an overlap, or no pair) is not shown."""
+    orders = list(orders)
+    if "<" in orders:
+        return Finding(ours, budget, FAILS, fails_why)
+    if orders and all(o == ">" for o in orders):
+        return Finding(ours, budget, HOLDS)
+    return Finding(ours, budget, NOT_SHOWN, not_shown_why)
+
+
 def _absolute(name: str, target: float, paper_epochs: int, where: str):
     """A check: run ``name``'s masked accuracy against the paper's ``target`` on FER2013."""
 
@@ -150,13 +164,10 @@ def _order(names: tuple[str, ...], labels: tuple[str, ...]):
             for a, b in zip(results, results[1:], strict=False)
         ]
         budget = ", ".join(f"{lab} {ev.epochs(n)} ep" for lab, n in zip(labels, names, strict=True))
-        if "<" in orders:
-            return Finding(
-                ours, budget, FAILS, "a later model is above an earlier one beyond the intervals"
-            )
-        if all(o == ">" for o in orders):
-            return Finding(ours, budget, HOLDS)
-        return Finding(ours, budget, NOT_SHOWN, "some intervals overlap")
+        return _from_orders(
+            orders, ours, budget,
+            "a later model is above an earlier one beyond the intervals", "some intervals overlap",
+        )  # fmt: skip
 
     return check
 
@@ -166,7 +177,7 @@ def _best_in_benchmark(name: str, rivals: tuple[str, ...]):
 
     def check(ev: Evidence) -> Finding:
         if ev.bench.empty:
-            return Finding("—", "—", UNTESTABLE, "no 2×2 benchmark rows here (run notebook 10)")
+            return _NO_BENCH
         cells = protocol.two_by_two(ev.bench).set_index("model")
         present = [m for m in rivals if m in cells.index]
         if name not in cells.index or not present:
@@ -181,12 +192,10 @@ def _best_in_benchmark(name: str, rivals: tuple[str, ...]):
         ours = f"{100 * me['M→M']:.1f} %; " + ", ".join(
             f"{m} {100 * cells.loc[m, 'M→M']:.1f} ({o})" for m, o in orders.items()
         )
-        budget = "notebook 10's shared budget"
-        if "<" in orders.values():
-            return Finding(ours, budget, FAILS, "a rival is above it beyond the intervals")
-        if all(o == ">" for o in orders.values()):
-            return Finding(ours, budget, HOLDS)
-        return Finding(ours, budget, NOT_SHOWN, "some intervals overlap")
+        return _from_orders(
+            orders.values(), ours, "notebook 10's shared budget",
+            "a rival is above it beyond the intervals", "some intervals overlap",
+        )  # fmt: skip
 
     return check
 
@@ -197,7 +206,7 @@ def _every_model(difference: str, what: str):
 
     def check(ev: Evidence) -> Finding:
         if ev.bench.empty:
-            return Finding("—", "—", UNTESTABLE, "no 2×2 benchmark rows here (run notebook 10)")
+            return _NO_BENCH
         cells = protocol.two_by_two(ev.bench)
         cells = cells[np.isfinite(cells[difference])]
         verdicts = cells[f"{difference} verdict"].tolist()
@@ -205,13 +214,11 @@ def _every_model(difference: str, what: str):
             f"{m} {100 * v:+.1f} ({o})"
             for m, v, o in zip(cells.model, cells[difference], verdicts, strict=True)
         )
-        n_yes = verdicts.count(">")
-        budget = f"notebook 10, {len(cells)} models"
-        if "<" in verdicts:
-            return Finding(ours, budget, FAILS, f"{what} is negative for some model")
-        if n_yes == len(verdicts) and verdicts:
-            return Finding(ours, budget, HOLDS)
-        return Finding(ours, budget, NOT_SHOWN, f"apart for {n_yes} of {len(verdicts)} models")
+        return _from_orders(
+            verdicts, ours, f"notebook 10, {len(cells)} models",
+            f"{what} is negative for some model",
+            f"apart for {verdicts.count('>')} of {len(verdicts)} models",
+        )  # fmt: skip
 
     return check
 

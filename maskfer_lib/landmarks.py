@@ -237,28 +237,36 @@ def find_faces(
     max_faces: int | None = None,
     detect_side: int | None = DETECT_SIDE,
     small_side: int = SMALL_SIDE,
-    min_crop_score: float = CROP_MIN_SCORE,
+    min_crop_score: float | None = CROP_MIN_SCORE,
 ) -> list[Face]:
     """Every face in ``image``, best-scoring first (at most ``max_faces``).
 
     ``crop=False``: dlib HOG detection only, on a copy no larger than ``detect_side`` (boxes
-    mapped back), landmarks predicted at full resolution. ``crop=True``: the image is a
-    declared tight face crop: the whole image is the box, kept only when it passes
-    :func:`whole_image_face`. ``crop=None``: detection, then the checked whole-image box for
-    images no larger than ``small_side`` (FER2013 crops, which detectors often miss).
-    Flat images (:func:`is_flat`) have no face.
+    mapped back; ``None``: the image as it is), landmarks predicted at full resolution.
+    ``crop=True``: the image is a declared tight face crop: the whole image is the box, kept
+    only when it passes :func:`whole_image_face`. ``crop=None``: detection, then the checked
+    whole-image box for images no larger than ``small_side`` (FER2013 crops, which detectors
+    often miss). ``min_crop_score=None`` takes the whole-image box unchecked (the dataset
+    path, :func:`estimate_landmarks`). Flat images (:func:`is_flat`) have no face.
     """
     gray = to_gray_uint8(image)
     if is_flat(gray):
         return []
     if crop:
-        return _as_list(whole_image_face(gray, min_crop_score)[0])
+        return _whole_image(gray, min_crop_score)
     small = max(gray.shape) <= small_side
     dets = detect_resized(gray, detect_side, "hog", upsample=2 if small else 1)
     faces = [Face(d.box, predict_in_box(gray, d.box), d.score, "hog") for d in dets]
     if not faces and crop is None and small:
-        return _as_list(whole_image_face(gray, min_crop_score)[0])
+        return _whole_image(gray, min_crop_score)
     return faces[:max_faces] if max_faces is not None else faces
+
+
+def _whole_image(gray: np.ndarray, min_score: float | None) -> list[Face]:
+    if min_score is not None:
+        return _as_list(whole_image_face(gray, min_score)[0])
+    h, w = gray.shape
+    return [Face((0, 0, w, h), landmarks_for_crop(gray), float("nan"), "crop")]
 
 
 def is_flat(image: np.ndarray, min_std: float = 3.0) -> bool:
@@ -284,20 +292,13 @@ def estimate_landmarks(
     crops (every FER2013 image is one), and that check turns away 5.1 % of FER2013's real
     faces (measured on its 3,589 validation crops), which would change every dataset built
     and every model trained on it. Photos of unknown content go through the folder builder,
-    which uses :func:`find_faces` with the check.
+    which uses :func:`find_faces` with the check; here it runs without it, and detection
+    searches the full image.
     """
-    gray = to_gray_uint8(image)
-    if gray.std() < 3.0:
-        return None
-    if crop:
-        return landmarks_for_crop(gray)
-    small = max(gray.shape) <= small_side
-    found = detect_landmarks(gray, upsample=2 if small else 1)
-    if found:
-        return found[0][1]
-    if crop is None and small:
-        return landmarks_for_crop(gray)
-    return None
+    faces = find_faces(
+        image, crop=crop, max_faces=1, detect_side=None, small_side=small_side, min_crop_score=None
+    )
+    return faces[0].landmarks if faces else None
 
 
 # ---------------------------------------------------------------------------- evaluation

@@ -24,7 +24,6 @@ on changed (``train.fit``'s fingerprint), so long real-data runs resume model by
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,11 +331,11 @@ def ranked_runs(run_dir, names) -> list[Path]:
     finished (no ``summary.json``) are left out; none finished is an error naming them.
     """
     run_dir = Path(run_dir)
-    scored = []
-    for name in names:
-        path = run_dir / name / "summary.json"
-        if path.exists():
-            scored.append((json.loads(path.read_text()).get("best_val_accuracy", -1.0), name))
+    scored = [
+        (evaluate.load_run_summary(run_dir, name).get("best_val_accuracy", -1.0), name)
+        for name in names
+        if (evaluate.run_path(run_dir, name) / "summary.json").exists()
+    ]
     if not scored:
         raise FileNotFoundError(
             f"none of {list(names)} has a finished run in {run_dir}: train them first "
