@@ -13,12 +13,18 @@ DATA_DIR ?=
 SEED ?= 0
 ONLY ?=
 
-.PHONY: venv reproduce figures test bench lint format lab clean help
+# make train-ddp: data-parallel torch training (torchrun; gloo on CPUs, NCCL on GPUs).
+MODEL ?= fecn
+NPROC ?= 2
+EPOCHS ?= 10
+
+.PHONY: venv reproduce figures test bench lint format lab clean help train-ddp
 
 help:
 	@echo "make reproduce   run every notebook (PROFILE=$(PROFILE) DATASET=$(DATASET) DATA_DIR=$(DATA_DIR) ONLY=01,03)"
 	@echo "make test        unit tests + smoke runs of every notebook"
 	@echo "make bench       CPU timing table -> figures/timing.csv"
+	@echo "make train-ddp   data-parallel training (MODEL=$(MODEL) NPROC=$(NPROC) DATA_DIR=folder with train/ and validation/)"
 	@echo "make lint        ruff check + format check"
 	@echo "make lab         open JupyterLab on notebooks/"
 	@echo "make clean       remove executed notebooks, caches and smoke outputs"
@@ -49,6 +55,12 @@ test: venv
 
 bench: venv
 	$(PY) -m maskfer_lib.bench --profile $(PROFILE)
+
+train-ddp: venv
+	@test -n "$(DATA_DIR)" || { echo "set DATA_DIR to a folder holding train/<class>/ and validation/<class>/"; exit 2; }
+	$(PY) -m torch.distributed.run --standalone --nproc_per_node $(NPROC) -m maskfer_lib.train_cli \
+		--model $(MODEL) --data "$(DATA_DIR)/train" --val "$(DATA_DIR)/validation" \
+		--epochs $(EPOCHS) --seed $(SEED) --out data/runs/ddp/$(MODEL)
 
 lint: venv
 	$(VENV)/bin/ruff check .

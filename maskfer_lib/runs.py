@@ -130,6 +130,7 @@ def train_and_record(
     seed: int = 0,
     progress: bool = True,
     live_plot: bool = False,
+    device: str = "auto",
     **summary_extra,
 ) -> Run:
     """Train one model, evaluate it on every test set and record the run.
@@ -154,6 +155,8 @@ def train_and_record(
         pretrain: optional ``(train, val)`` trained on first for ``pretrain_epochs`` epochs
             (Putro: unmasked KDEF before masked M-KDEF), saved under ``<run>/pretrain``.
         seed: seeds initialisation, shuffling and augmentation.
+        device: where a torch model trains (``train.fit``): ``"auto"`` takes the GPU when
+            torch sees one; the summary records the device used.
         summary_extra: stored in ``summary.json`` (e.g. ``dataset``, ``profile``, ``task``).
     """
     from maskfer_lib import train as trainer
@@ -183,6 +186,7 @@ def train_and_record(
         max_steps_per_epoch=cfg.max_steps_per_epoch,
         seed=seed,
         progress=progress,
+        device=device,
     )
     t0 = time.perf_counter()
     pre_hist = None
@@ -236,6 +240,7 @@ def train_and_record(
             pretrain_epochs=len(pre_hist) if pre_hist is not None else 0,
             pretrain_seconds=float(pre_hist["seconds"].sum()) if pre_hist is not None else 0.0,
             seconds_total=seconds, n_train=len(tr), n_val=len(va), seed=seed,
+            device=hist.attrs.get("device"),
             class_names=list(class_names),
             macro_f1=first.macro_f1, chance=first.chance,
             **{"accuracy_masked": None, "accuracy_unmasked": None, **per_test, **summary_extra},

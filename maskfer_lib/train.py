@@ -51,7 +51,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from maskfer_lib import distributed
 from maskfer_lib.recipe import Recipe, get_recipe
+from maskfer_lib.streaming import is_stream
 
 HISTORY_COLUMNS = [
     "epoch",
@@ -111,6 +113,11 @@ _RANGE_WARN_TOL = 1e-3
 
 
 def _check_xy(x, y, name: str):
+    if is_stream(x):
+        # Read lazily from files: labels from the folders; pixels are checked as decoded.
+        if y is not None and not np.array_equal(np.ravel(y), x.labels):
+            raise ValueError(f"{name} is an image-folder stream: pass y=None (its labels)")
+        return x, x.labels
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"{name} must be (N, H, W, C) float32 in [0, 1]; got shape {x.shape}")
@@ -183,8 +190,8 @@ def _check_labels_fit(y: np.ndarray, name: str, n_classes: int) -> None:
 
 def _check_pixels(x: np.ndarray, name: str) -> None:
     """Refuse NaN/inf pixels and inputs that are clearly not in [0, 1] (0-255 images)."""
-    if not len(x):
-        return
+    if not len(x) or is_stream(x):
+        return  # a stream decodes uint8 files to [0, 1]: finite and in range by construction
     # min/max propagate NaN, so this one pass also finds non-finite values.
     lo, hi = float(np.min(x)), float(np.max(x))
     if not (np.isfinite(lo) and np.isfinite(hi)):
@@ -341,10 +348,14 @@ class _TorchBackend:
     name = "torch"
     checkpoint_name = "model.pt"
 
-    def __init__(self, model, lr: float, recipe: Recipe):
+    def __init__(self, model, lr: float, recipe: Recipe, amp: bool = False, forward=None):
         import inspect
 
         self._bind(model)
+        self.amp = amp
+        # The module the training step calls: DistributedDataParallel around `model` when
+        # several ranks train; logits/compute_loss/state stay on the bare model.
+        self.forward = forward if forward is not None else model
         torch = self.torch
         self.label_smoothing = recipe.label_smoothing
         params = [p for p in model.parameters() if p.requires_grad]
@@ -377,9 +388,16 @@ class _TorchBackend:
         """Attach ``model`` and its device: all that inference needs (no optimiser)."""
         import torch
 
-        self.torch, self.model = torch, model
+        self.torch, self.model, self.amp = torch, model, False
         params = list(model.parameters())
         self.device = params[0].device if params else torch.device("cpu")
+        self.pin = self.device.type == "cuda"
+
+    def _autocast(self):
+        # bf16 autocast (optional): on a GPU it halves activation memory and speeds matmuls.
+        return self.torch.autocast(
+            device_type=self.device.type, dtype=self.torch.bfloat16, enabled=self.amp
+        )
 
     @classmethod
     def for_inference(cls, model) -> _TorchBackend:
@@ -389,7 +407,10 @@ class _TorchBackend:
         return backend
 
     def _tensor(self, xb):
-        return self.torch.from_numpy(np.ascontiguousarray(xb.transpose(0, 3, 1, 2))).to(self.device)
+        t = self.torch.from_numpy(np.ascontiguousarray(xb.transpose(0, 3, 1, 2)))
+        if self.pin:  # pinned host memory lets the copy to the GPU overlap the step
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t.to(self.device)
 
     def _logits(self, out):
         if hasattr(self.model, "logits"):
@@ -428,8 +449,9 @@ class _TorchBackend:
         yt = torch.from_numpy(yb).to(self.device)
         sw = None if sample_weight is None else torch.from_numpy(sample_weight).to(self.device)
         self.opt.zero_grad(set_to_none=True)
-        out = self.model(xt)
-        loss = self._loss(out, yt, sw, self.label_smoothing)
+        with self._autocast():
+            out = self.forward(xt)
+            loss = self._loss(out, yt, sw, self.label_smoothing)
         loss.backward()
         self.opt.step()
         with torch.no_grad():
@@ -445,8 +467,9 @@ class _TorchBackend:
             for s in range(0, len(x), batch_size):
                 xt = self._tensor(x[s : s + batch_size])
                 yt = torch.from_numpy(y[s : s + batch_size]).to(self.device)
-                out = self.model(xt)
-                total += float(self._loss(out, yt).item()) * len(yt)
+                with self._autocast():
+                    out = self.model(xt)
+                    total += float(self._loss(out, yt).item()) * len(yt)
                 correct += int((self._logits(out).argmax(1) == yt).sum().item())
                 n += len(yt)
         return total / n, correct / n
@@ -507,6 +530,9 @@ def fit(
     live_plot: bool = False,
     verbose: int = 0,
     resume: bool = True,
+    device: str = "auto",
+    amp: bool = False,
+    workers: int = 2,
 ) -> pd.DataFrame:
     """Train a Keras or torch classifier; return the per-epoch history.
 
@@ -514,7 +540,9 @@ def fit(
         model: a ``keras.Model`` (ending in softmax) or ``torch.nn.Module`` (returning logits,
             or several outputs with ``compute_loss``/``logits`` methods).
         x_train, y_train: float32 (N, H, W, C) in [0, 1] and int labels in [0, K) for a
-            model with K outputs (see the module docstring for what is refused).
+            model with K outputs (see the module docstring for what is refused), or a
+            ``streaming.ImageFolderStream`` and ``None``: images read from files batch by
+            batch (a torch ``DataLoader`` / a ``tf.data`` pipeline), never all in memory.
         x_val, y_val: optional validation set (monitoring, plateau rule, early stopping).
         epochs, batch_size, lr: the budget (see ``config.Profile.train_cfg``); ``lr`` is the
             peak learning rate of the recipe's schedule.
@@ -539,6 +567,19 @@ def fit(
             (with its measured seconds and images/s) is returned. Long real-data runs
             therefore resume model by model; delete the folder (or pass ``resume=False``)
             to retrain.
+        device: torch models only: ``"auto"`` (the GPU when torch sees one, else the CPU),
+            ``"cpu"`` or ``"cuda[:i]"`` (``distributed.resolve_device``). The model is
+            returned on the device it came on. Keras places its own ops: TensorFlow uses a
+            GPU when it sees one; ``"auto"`` and ``"cpu"`` are accepted. The device used is
+            recorded in ``fit.json`` and ``history.attrs["device"]``; it is not part of the
+            fingerprint (a run finished on a GPU is resumed on a CPU).
+        amp: torch only: bf16 autocast in the forward pass and loss.
+        workers: decoding processes of a stream's ``DataLoader`` (0: in this process).
+
+    Under ``torchrun`` (a process group is initialised, ``distributed.init_from_env``) a
+    torch model trains data-parallel: ``DistributedDataParallel``, each rank its share of
+    every global batch of ``batch_size`` (``distributed.shard``), metrics averaged over
+    ranks, files written by rank 0 only.
 
     The best weights (by ``monitor``) are restored into ``model`` before returning; the
     history's ``attrs`` hold ``framework``, ``monitor``, ``best_epoch``, ``best_value`` and
@@ -560,6 +601,8 @@ def fit(
     x_train, y_train = _check_xy(x_train, y_train, "x_train")
     if not len(x_train):
         raise ValueError("x_train is empty: no images to train on")
+    if is_stream(x_val) and y_val is None:
+        y_val = x_val.labels
     has_val = x_val is not None and y_val is not None and len(y_val) > 0
     if has_val:
         x_val, y_val = _check_xy(x_val, y_val, "x_val")
@@ -586,6 +629,13 @@ def fit(
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}")
 
+    rank, world_size = distributed.world() if fw == "torch" else (0, 1)
+    if fw == "torch":
+        dev = distributed.resolve_device(device)
+        home = next((p.device for p in model.parameters()), None)
+        model.to(dev)
+    else:
+        dev = _keras_device(device)
     probe_out = _probe_outputs(model, fw, x_train[: min(8, len(x_train))])
     n_classes = int(probe_out.shape[-1])
     _check_labels_fit(y_train, "y_train", n_classes)
@@ -603,7 +653,7 @@ def fit(
         import torch
 
         torch.manual_seed(seed)
-        backend = _TorchBackend(model, lr, recipe)
+        backend = _TorchBackend(model, lr, recipe, amp, distributed.wrap(model, dev))
     else:
         import keras
 
@@ -611,6 +661,9 @@ def fit(
         backend = _KerasBackend(model, probe_out, lr, recipe, n_classes)
     aug = recipe.augment
     rng = np.random.default_rng(seed)
+    # Ranks share `rng` (the same epoch order everywhere) and draw augmentations from their
+    # own generator; a single process keeps one generator for both, as before.
+    aug_rng = rng if world_size == 1 else np.random.default_rng((seed, rank))
     out_dir = Path(out_dir) if out_dir is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -631,14 +684,21 @@ def fit(
                     "delete that folder to retrain",
                     flush=True,
                 )
+            if fw == "torch" and home is not None:
+                model.to(home)
             return done
 
+    if rank != 0:
+        out_dir = None  # rank 0 writes the run; the others only read a finished one above
     if out_dir is not None:
         # fit.json marks a finished run; a run interrupted from here on must not look finished.
         (out_dir / "fit.json").unlink(missing_ok=True)
 
     n = len(x_train)
-    steps = int(np.ceil(n / batch_size))
+    # Data-parallel: only whole global batches, so every rank takes the same steps.
+    steps = int(np.ceil(n / batch_size)) if world_size == 1 else n // batch_size
+    if not steps:
+        raise ValueError(f"{n} training images make no batch of {batch_size} on {world_size} ranks")
     if max_steps_per_epoch:
         steps = min(steps, int(max_steps_per_epoch))
     mode = _mode(monitor)
@@ -651,21 +711,25 @@ def fit(
     for epoch in epoch_bar:
         t0 = time.perf_counter()
         order = _epoch_order(n, y_train, recipe.balanced_sampling, rng)
+        local, local_bs = (
+            distributed.shard(order, batch_size) if world_size > 1 else (order, batch_size)
+        )
+        batches = [local[b * local_bs : (b + 1) * local_bs] for b in range(steps)]
         loss_sum, acc_sum, seen, lr_sum = 0.0, 0.0, 0, 0.0
         batch_bar = tqdm(
-            range(steps), desc=f"epoch {epoch}", leave=False, disable=not progress, unit="batch"
-        )
-        for b in batch_bar:
-            idx = order[b * batch_size : (b + 1) * batch_size]
+            zip(batches, _batch_images(x_train, batches, fw, workers, dev), strict=True),
+            total=steps, desc=f"epoch {epoch}", leave=False, disable=not progress, unit="batch",
+        )  # fmt: skip
+        for b, (idx, xb) in enumerate(batch_bar):
             if len(idx) == 1 and seen:
                 # A last batch of one image breaks torch BatchNorm in training mode; skip it
                 # in both frameworks so they see the same batches.
                 continue
             lr_now = recipe.lr_at(lr, step, steps, epochs) if reduce_lr is None else plateau_lr
             backend.set_lr(lr_now)
-            xb, yb = x_train[idx], y_train[idx]
+            yb = y_train[idx]
             if aug is not None:
-                xb = aug(xb, rng).astype(np.float32, copy=False)
+                xb = aug(xb, aug_rng).astype(np.float32, copy=False)
             sw = None if cw is None else cw[yb].astype(np.float32)
             bl, ba = backend.train_batch(xb, yb, sw)
             if not np.isfinite(bl):
@@ -681,6 +745,12 @@ def fit(
             step += 1
             batch_bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{acc_sum / seen:.3f}")
         train_s = time.perf_counter() - t0
+        if world_size > 1:
+            means = distributed.all_mean(
+                {"loss": loss_sum / seen, "accuracy": acc_sum / seen, "lr": lr_sum / seen}, seen
+            )
+            seen *= world_size
+            loss_sum, acc_sum, lr_sum = (means[k] * seen for k in ("loss", "accuracy", "lr"))
         # Keras clips probabilities inside its loss and TensorFlow's ReLU maps NaN to 0, so
         # NaN weights can leave the loss finite: check the weights themselves, once an epoch.
         if not backend.state_is_finite():
@@ -757,6 +827,9 @@ def fit(
                     "checkpoint": backend.checkpoint_name,
                     "budget": {"epochs": epochs, "batch_size": batch_size, "lr": lr},
                     "recipe": recipe.record(),
+                    "device": dev,
+                    "amp": bool(amp),
+                    "world_size": world_size,
                     "fingerprint": fp,
                 },
                 indent=2,
@@ -764,9 +837,40 @@ def fit(
             )
         )
     history.attrs.update(
-        framework=fw, monitor=monitor, best_epoch=best_epoch, best_value=best, recipe=recipe.name
-    )
+        framework=fw, monitor=monitor, best_epoch=best_epoch, best_value=best,
+        recipe=recipe.name, device=dev, world_size=world_size,
+    )  # fmt: skip
+    if fw == "torch" and home is not None:
+        model.to(home)
     return history
+
+
+def _keras_device(device: str) -> str:
+    """The device TensorFlow trains a Keras model on (it places ops itself)."""
+    import tensorflow as tf
+
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    if device not in ("auto", "cpu"):
+        raise ValueError(
+            f"device={device!r}: Keras models take 'auto' or 'cpu'; TensorFlow uses a GPU "
+            "whenever it sees one (README, 'Training on a GPU')"
+        )
+    if device == "cpu" and gpu:
+        raise ValueError(
+            "device='cpu' but TensorFlow sees a GPU: set CUDA_VISIBLE_DEVICES='' before "
+            "TensorFlow is imported to train a Keras model on the CPU"
+        )
+    return "GPU:0" if gpu else "CPU"
+
+
+def _batch_images(x, batches, fw: str, workers: int, device: str):
+    """The images of each index array in ``batches``, in order: sliced from memory, or read
+    from a stream's files (torch ``DataLoader`` / ``tf.data``) ahead of the step."""
+    if not is_stream(x):
+        return (x[i] for i in batches)
+    if fw == "keras":
+        return x.tf_batches(batches)
+    return x.torch_batches(batches, workers=workers, pin_memory=device.startswith("cuda"))
 
 
 def _diverged(backend, best_state, best_epoch, out_dir, what, lr_now, augmented) -> None:
@@ -816,6 +920,9 @@ def _fingerprint(model, fw, x_train, y_train, x_val, y_val, **budget) -> str:
         if a is None:
             h.update(b"none")
             continue
+        if is_stream(a):
+            h.update(a.digest())
+            continue
         a = np.ascontiguousarray(a)
         h.update(repr((a.shape, str(a.dtype))).encode())
         # Every image's first row and a strided sample of whole images: cheap on 30k faces,
@@ -854,6 +961,8 @@ def _load_finished(model, fw, out_dir: Path, fp: str) -> pd.DataFrame | None:
         monitor=meta["monitor"],
         best_epoch=meta["best_epoch"],
         best_value=meta["best_value"],
+        device=meta.get("device"),
+        world_size=meta.get("world_size", 1),
         resumed=True,
     )
     return history
