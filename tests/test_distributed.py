@@ -180,3 +180,15 @@ def test_train_cli_under_torchrun_trains_a_registry_model(tmp_path):
     fit_json = json.loads((out / "fit.json").read_text())
     assert fit_json["world_size"] == 2 and fit_json["epochs_run"] == 2
     assert (out / "model.pt").is_file() and len((out / "history.csv").read_text().splitlines()) == 3
+
+
+def test_train_cli_refuses_unknown_models_and_keras_under_torchrun(tmp_path, monkeypatch):
+    from maskfer_lib import train_cli
+
+    root = _folder(tmp_path / "faces")
+    args = ["--data", str(root), "--out", str(tmp_path / "run")]
+    with pytest.raises(SystemExit, match="unknown model 'fecnn'.*fecn"):
+        train_cli.main(["--model", "fecnn", *args])
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(SystemExit, match="celik_cnn is a Keras model"):
+        train_cli.main(["--model", "celik_cnn", *args])
