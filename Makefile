@@ -34,7 +34,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[dev]"
 	@# The peers' wheels (maskfer_lib.peers) without their dependencies: see pyproject.toml.
 	$(PY) -m pip install --quiet --no-deps $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['maskfer']['no-deps']))")
 	@# triton (a torch dependency, GPU only) segfaults when loaded after TensorFlow; see ENV.md.

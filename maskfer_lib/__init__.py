@@ -3,7 +3,7 @@
 Importing this package first makes TensorFlow and the CUDA build of torch safe to use in
 one process: triton (pulled in lazily by torch) and TensorFlow each carry their own LLVM,
 and loading triton *after* TensorFlow segfaults. Importing triton here, before anything
-can import TensorFlow, fixes the load order (see ../shared/ENV.md and
+can import TensorFlow, fixes the load order (see docs/environment.md and
 tests/test_env_crash.py). The Makefile also removes triton from the venv, which fixes the
 crash whatever the import order; this import covers environments built without it.
 """

@@ -20,7 +20,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from maskfer_lib.records import FaceDataset
 
@@ -155,10 +154,13 @@ def _atomic_write(path: Path, write) -> None:
             tmp.unlink()
 
 
-def save_entry(npz_path: Path, ds: FaceDataset, report=None, csv_path: Path | None = None) -> None:
-    """Write ``ds`` (and optionally a QC report) as one cache entry, atomically.
+def save_entry(npz_path: Path, ds: FaceDataset, extra=None, csv_path: Path | None = None) -> None:
+    """Write ``ds`` (and optionally a second, encoded result) as one cache entry, atomically.
 
-    The CSV goes first and the npz last: the npz is the entry's commit marker.
+    ``extra`` is what a caller's encoder made of its second result (see :func:`cached_call`):
+    ``(header, arrays, table)``, a JSON-able dict, named arrays and an optional DataFrame
+    written beside the npz as ``csv_path``. The CSV goes first and the npz last: the npz is
+    the entry's commit marker.
     """
     npz_path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
@@ -184,20 +186,16 @@ def save_entry(npz_path: Path, ds: FaceDataset, report=None, csv_path: Path | No
         "object_meta": object_meta,
         "report": None,
     }
-    if report is not None:
-        if csv_path is None:
-            raise ValueError("save_entry: a report needs csv_path for its records")
-        header["report"] = {
-            "method": report.method,
-            "seconds_landmarks": float(report.seconds_landmarks),
-            "seconds_masking": float(report.seconds_masking),
-            "failure_reasons": [str(f[2]) for f in report.failures],
-            "csv": csv_path.name,
-        }
-        if report.failures:
-            arrays["r/failure_index"] = np.array([int(f[0]) for f in report.failures])
-            arrays["r/failure_images"] = np.stack([np.asarray(f[1]) for f in report.failures])
-        _atomic_write(csv_path, lambda p: report.records.to_csv(p, index=False))
+    if extra is not None:
+        extra_header, extra_arrays, table = extra
+        extra_header = dict(extra_header)
+        if table is not None:
+            if csv_path is None:
+                raise ValueError("save_entry: a table needs csv_path for its rows")
+            _atomic_write(csv_path, lambda p: table.to_csv(p, index=False))
+            extra_header["csv"] = csv_path.name
+        header["report"] = extra_header
+        arrays.update({f"r/{k}": np.asarray(v) for k, v in extra_arrays.items()})
     arrays["header"] = np.array(json.dumps(header))
 
     def write(p):
@@ -207,8 +205,9 @@ def save_entry(npz_path: Path, ds: FaceDataset, report=None, csv_path: Path | No
     _atomic_write(npz_path, write)
 
 
-def load_entry(npz_path: Path):
-    """Read an entry written by :func:`save_entry`: a FaceDataset or (FaceDataset, QCReport)."""
+def load_entry(npz_path: Path, decode=None):
+    """Read an entry written by :func:`save_entry`: a FaceDataset, or ``(FaceDataset,
+    decode(header, arrays, csv_path))`` when it holds a second result."""
     with np.load(npz_path, allow_pickle=False) as z:
         header = json.loads(str(z["header"]))
         if header.get("format") != FORMAT_VERSION:
@@ -222,20 +221,11 @@ def load_entry(npz_path: Path):
         rep = header["report"]
         if rep is None:
             return ds
-        idx = z["r/failure_index"] if "r/failure_index" in z.files else np.zeros(0, int)
-        imgs = z["r/failure_images"] if "r/failure_images" in z.files else []
-    from maskfer_lib.masking.dataset import QCReport  # lazy: masking imports this module
-
-    csv_path = npz_path.with_name(rep["csv"])
-    records = pd.read_csv(csv_path, keep_default_na=False, dtype={"source": str})
-    records["success"] = records["success"].astype(bool)
-    failures = [
-        (int(i), img, r) for i, img, r in zip(idx, imgs, rep["failure_reasons"], strict=True)
-    ]
-    report = QCReport(
-        rep["method"], records, failures, rep["seconds_landmarks"], rep["seconds_masking"]
-    )
-    return ds, report
+        extra_arrays = {k[2:]: z[k] for k in z.files if k.startswith("r/")}
+    if decode is None:
+        raise ValueError(f"{npz_path} holds a second result but no decoder was given")
+    csv_path = npz_path.with_name(rep["csv"]) if "csv" in rep else None
+    return ds, decode(rep, extra_arrays, csv_path)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -250,11 +240,14 @@ def cached_call(
     version: str = "",
     min_size: int = 0,
     root: Path | None = None,
+    codec=None,
 ):
     """``fn()`` through the cache: load the entry for these inputs if present, else compute
     and store it.
 
-    ``fn`` must return a FaceDataset or ``(FaceDataset, QCReport)``. ``version`` should be a
+    ``fn`` must return a FaceDataset or ``(FaceDataset, extra)``; for the latter the caller
+    hands ``codec=(encode, decode)``: ``encode(extra) -> (header, arrays, table)`` and
+    ``decode(header, arrays, csv_path) -> extra`` (masking's QC report: ``masking.dataset``). ``version`` should be a
     :func:`code_version` of the code ``fn`` runs. Inputs with fewer than ``min_size`` faces,
     or ``MASKFER_NO_CACHE=1``, bypass the cache. An entry that cannot be read is recomputed;
     a result that cannot be stored is returned anyway, with a warning.
@@ -265,16 +258,18 @@ def cached_call(
     npz_path, csv_path = entry_paths(namespace, key, root)
     if npz_path.is_file():
         try:
-            out = load_entry(npz_path)
+            out = load_entry(npz_path, None if codec is None else codec[1])
         except (OSError, ValueError, KeyError) as e:
             log.warning("cache entry %s unreadable (%s); recomputing", npz_path, e)
         else:
             log.warning("%s: loaded from cache %s", namespace, npz_path)
             return out
     out = fn()
-    ds, report = (out, None) if isinstance(out, FaceDataset) else out
+    ds, extra = (out, None) if isinstance(out, FaceDataset) else out
+    if extra is not None and codec is None:
+        raise TypeError(f"cached_call({namespace!r}): fn returned a second result; pass codec=")
     try:
-        save_entry(npz_path, ds, report, csv_path if report is not None else None)
+        save_entry(npz_path, ds, None if extra is None else codec[0](extra), csv_path)
     except (OSError, TypeError, ValueError) as e:
         log.warning("could not cache %s result (%s); continuing without cache", namespace, e)
     else:

@@ -2,7 +2,7 @@
 
 Notebook 02 puts each of their tables next to the same quantity measured here, so a reader
 sees the reproduction gap instead of two numbers in different places. Their numbers are
-copied from the paper (``shared/papers/celik-synthetic-masks.md``) as printed.
+copied from the paper (Çelik & Gören, Tables 2–5) as printed.
 
 Reading the paper's tables:
 

@@ -1,6 +1,6 @@
 """CPU latency and FPS of classifiers and of the detector + classifier pipeline.
 
-Protocol (DESIGN.md, "Timing protocol"): batch 1, warm-up runs first, then the median and
+Protocol (docs/design.md, "Timing protocol"): batch 1, warm-up runs first, then the median and
 90th percentile of at least ``Profile.timing_runs`` timed calls; threads pinned and reported;
 CPU model and core count recorded with every row. Two protocols per model:
 

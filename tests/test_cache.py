@@ -106,10 +106,10 @@ class Counter:
 def test_miss_then_hit_round_trips_dataset_and_report(tmp_path, caplog):
     ds = full_dataset()
     fn = Counter((ds, full_report(ds)))
-    first = cache.cached_call("t", {"m": "celik"}, ds, fn)
+    first = cache.cached_call("t", {"m": "celik"}, ds, fn, codec=mdataset.QC_CODEC)
     assert fn.calls == 1 and first is fn.result
     with caplog.at_level(logging.INFO, logger="maskfer_lib.cache"):
-        out, rep = cache.cached_call("t", {"m": "celik"}, ds, fn)
+        out, rep = cache.cached_call("t", {"m": "celik"}, ds, fn, codec=mdataset.QC_CODEC)
     assert fn.calls == 1, "second call must load, not recompute"
     npz = list((tmp_path / "cache").glob("t-*.npz"))
     assert len(npz) == 1 and str(npz[0]) in caplog.text
@@ -200,7 +200,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "savez_compressed", half_write)
     npz, csv = cache.entry_paths("t", "k", tmp_path / "cache")
     with pytest.raises(OSError, match="disk full"):
-        cache.save_entry(npz, ds, full_report(ds), csv)
+        cache.save_entry(npz, ds, mdataset.QC_CODEC[0](full_report(ds)), csv)
     assert not npz.exists()
     assert not [p for p in cache_files(tmp_path) if p.suffix != ".csv"]
     # Through cached_call the result still comes back, and nothing half-written remains.
@@ -324,3 +324,18 @@ def test_mask_dataset_shares_one_cached_landmark_pass(synth_faces, monkeypatch):
     sub.meta = {**sub.meta, "landmark_seconds": 1000.0}  # as inherited from a big split
     _, rep_sub = mdataset.mask_dataset(sub, "awfm", seed=0)
     assert rep_sub.seconds_landmarks < 1.0
+
+
+def test_a_second_result_needs_a_codec(tmp_path):
+    ds = full_dataset()
+    with pytest.raises(TypeError, match="pass codec="):
+        cache.cached_call("t", {}, ds, Counter((ds, full_report(ds))))
+
+
+def test_the_cache_module_imports_nothing_of_masking():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(cache.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not any(m and "masking" in m for m in imported), imported

@@ -72,5 +72,5 @@ def test_128_input_does_not_reproduce_table2(putro_flops):
 
 def test_rgc_adds_three_mflops_on_a_2x2_map(putro_flops):
     delta = putro_flops["putro_slim_rgc", 48] - putro_flops["putro_slim", 48]
-    convs = 2 * 4 * 379_040  # 2 x MACs per position x 2x2 positions (putro-derivations.md)
+    convs = 2 * 4 * 379_040  # 2 x MACs per position x 2x2 positions (docs/putro-derivations.md)
     assert convs <= delta < 1.02 * convs

@@ -7,7 +7,16 @@ from maskfer_lib.config import ROOT
 
 
 def _pyproject_deps():
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    """Runtime pins and the dev extra's (tests, lint), which make venv installs too."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project["dependencies"] + project["optional-dependencies"]["dev"]
+
+
+def test_development_tools_are_not_runtime_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[=<>]", d)[0].lower() for d in project["dependencies"]}
+    assert not names & {"pytest", "ruff", "nbmake", "nbstripout"}, names
+    assert '-e ".[dev]"' in (ROOT / "Makefile").read_text()
 
 
 def test_every_dependency_is_pinned():

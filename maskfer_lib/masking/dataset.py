@@ -127,6 +127,7 @@ def mask_dataset(
         lambda: _mask_dataset(ds, method, seed, progress, landmark_mode, **opts),
         version=code_version("maskfer_lib.masking", "maskfer_lib.landmarks", "maskfer_lib.detect"),
         min_size=CACHE_MIN_FACES,
+        codec=QC_CODEC,
     )
     report.seconds_landmarks += landmark_s
     return out, report
@@ -192,6 +193,38 @@ def _mask_dataset(ds, method, seed, progress, landmark_mode, **opts):
         },
     )
     return out, report
+
+
+def _encode_report(report: QCReport):
+    # The cache's (header, arrays, table) form of a QC report; see maskfer_lib.cache.
+    header = {
+        "method": report.method,
+        "seconds_landmarks": float(report.seconds_landmarks),
+        "seconds_masking": float(report.seconds_masking),
+        "failure_reasons": [str(f[2]) for f in report.failures],
+    }
+    arrays = {}
+    if report.failures:
+        arrays["failure_index"] = np.array([int(f[0]) for f in report.failures])
+        arrays["failure_images"] = np.stack([np.asarray(f[1]) for f in report.failures])
+    return header, arrays, report.records
+
+
+def _decode_report(header: dict, arrays: dict, csv_path) -> QCReport:
+    records = pd.read_csv(csv_path, keep_default_na=False, dtype={"source": str})
+    records["success"] = records["success"].astype(bool)
+    idx = arrays.get("failure_index", np.zeros(0, int))
+    imgs = arrays.get("failure_images", [])
+    failures = [
+        (int(i), img, r) for i, img, r in zip(idx, imgs, header["failure_reasons"], strict=True)
+    ]
+    return QCReport(
+        header["method"], records, failures, header["seconds_landmarks"], header["seconds_masking"]
+    )
+
+
+QC_CODEC = (_encode_report, _decode_report)
+"""How a QC report travels through :func:`maskfer_lib.cache.cached_call`."""
 
 
 def attach_landmarks(

@@ -1,6 +1,6 @@
 """SynthFACS: procedural faces with FACS expressions and 68 ground-truth landmarks.
 
-The embedded default dataset of the compendium (see ``../shared/DESIGN.md``). Public API::
+The embedded default dataset of the compendium (design: ``docs/design.md``). Public API::
 
     generate(n_per_class, size=128, classes=CLASSES_7, seed=0, grayscale=False, pose="kdef")
     split_by_identity(ds, fractions=(0.7, 0.15, 0.15), seed=0)

@@ -11,7 +11,7 @@ cross-entropy, ReduceLROnPlateau, ModelCheckpoint, livelossplot's PlotLossesCall
 same Kaggle "Facial Expression Dataset"): convolutions of 64 (3×3), 128 (5×5), 512 (3×3),
 512 (3×3) filters, 'same' padding, 2×2 max-pooling, dropout 0.25 everywhere, dense blocks of
 256 and 512 units. It has 4,478,727 parameters (Keras count, BatchNorm moving statistics
-included) — the "4.48 M" Çelik-style CNN of ENV.md.
+included) — the "4.48 M" Çelik-style CNN of docs/environment.md.
 """
 
 from __future__ import annotations

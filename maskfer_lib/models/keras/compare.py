@@ -24,7 +24,7 @@ PUTRO_MODELS = (
 
 NOTES = {
     "putro_slim": "widths chosen (paper omits them) to hit 756,447 − 380,561 = 375,886",
-    "putro_slim_rgc": "RGC on the 160-ch map: 380,561 params (putro-derivations.md)",
+    "putro_slim_rgc": "RGC on the 160-ch map: 380,561 params (docs/putro-derivations.md)",
     "mobilenet_v1": "keras.applications + GAP + Dense: matches Table 2 exactly",
     "mobilenet_v2": "keras.applications + GAP + Dense: matches Table 2 exactly",
     "mobilenet_v3": "V3-Large with its own head, the nearest keras.applications variant; "

@@ -1,7 +1,7 @@
 """Putro et al.'s Slim backbone and Represented Global Context (RGC) module, in Keras.
 
 What the paper fixes (Sec. 2, Eqs. 1–3) and what is chosen here (see
-``../shared/papers/putro-derivations.md`` for the arithmetic):
+``docs/putro-derivations.md`` for the arithmetic):
 
 * **Stem**: 3×3 convolution, stride 2 (Sec. 2.1), + BatchNorm + ReLU. Width: 48 (chosen).
 * **Six inverted-residual blocks (Eq. 1)**: ``y = C1+BN(ReLU(C_DW+BN(C1(x))))`` — a 1×1
@@ -38,7 +38,7 @@ BLOCK_WIDTHS = (16, 48, 64, 88, 96, 160)
 BLOCK_STRIDES = (2, 2, 1, 1, 2, 2)
 BLOCK_EXPANSIONS = (1, 6, 6, 6, 6, 6)
 
-PAPER_PARAMS_SLIM = 375_886  # 756,447 − 380,561 (putro-derivations.md)
+PAPER_PARAMS_SLIM = 375_886  # 756,447 − 380,561 (docs/putro-derivations.md)
 PAPER_PARAMS_SLIM_RGC = 756_447  # Table 2
 RGC_PARAMS_C160 = 380_561
 
