@@ -9,9 +9,15 @@ Writes into ``config.figures_dir(profile)`` (``figures/`` for quick and paper):
   FLOPs, median/p90 latency, FPS, the ratio to Slim + RGC in the same setting, the paper's
   Table 2 numbers, CPU model, cores and threads.
 * ``timing_table2.csv`` / ``.md`` — the wide Table 2 analogue (forward FPS per setting).
+* ``timing_ratios.csv`` / ``.md`` — how many times faster Slim + RGC is than each model in
+  each setting (back end × size): the median of per-round FPS ratios over interleaved rounds
+  in one process, with min, quartiles and max (``timing.interleaved``); the Table 2 "faster
+  than" statements (:func:`speed_findings`) come from these, not from single timings.
+  ``timing_rounds.csv`` holds every round.
 * ``timing_native_paths.csv`` — which native Keras path is fastest (and so used).
 * ``timing_detectors.csv`` / ``timing_integrated.csv`` — detector settings: latency and
-  recall on 640×480 frames with one SynthFACS face; detector + Slim + RGC FPS.
+  recall on 640×480 frames with one and with four SynthFACS faces, recall on the annotated
+  wild photos where ``../shared/data`` has them; detector + Slim + RGC FPS on every face.
 * ``timing_fps.png`` / ``.pdf`` — forward FPS per model, native vs ONNX Runtime.
 
 Threads are pinned before TensorFlow starts (``--threads``, default 2).
@@ -182,6 +188,116 @@ def time_models(
     return rows
 
 
+def ratio_rounds(
+    names, sizes, threads, rounds, runs, warmup, keras_paths: dict, backends=("native", "onnx")
+):
+    """Every model of ``names`` timed in interleaved rounds, one setting (back end × size) at
+    a time, forward protocol: :func:`timing.interleaved`'s rows with ``backend`` and ``size``."""
+    import pandas as pd
+
+    from .config import cache_dir
+    from .timing import interleaved, make_classifier
+
+    tables = []
+    for size in sizes:
+        built = {}
+        for name in names:
+            try:
+                built[name] = _build(name, size)
+            except (ImportError, AttributeError, ValueError) as err:
+                print(f"skip {name} at {size} in the interleaved rounds: {err}")
+        for backend in backends:
+            fns = {}
+            for name, (model, shape, _) in built.items():
+                fwd, to_input, _, _ = make_classifier(
+                    model, backend, shape, threads, keras_paths.get(size),
+                    onnx_dir=cache_dir() / "onnx" / f"{name}_{size}",
+                )  # fmt: skip
+                x = to_input(np.random.default_rng(0).random((1, *shape), dtype=np.float32))
+                fns[name] = lambda f=fwd, v=x: f(v)
+            t = interleaved(fns, rounds=rounds, runs=runs, warmup=warmup)
+            tables.append(t.assign(backend=backend, size=size))
+    return pd.concat(tables, ignore_index=True)[
+        ["backend", "size", "round", "name", "median_ms", "fps"]
+    ]
+
+
+def rgc_op_costs(size: int = 48, threads: int = 1, runs: int = 200):
+    """ONNX Runtime kernel time per operator type for Slim and Slim + RGC at ``size``
+    (``timing.onnx_op_profile``): microseconds per run of each, and what RGC adds."""
+    from .config import cache_dir
+    from .timing import export_onnx, onnx_op_profile
+
+    parts = {}
+    for name in ("putro_slim", REFERENCE):
+        model, shape, _ = _build(name, size)
+        path = export_onnx(model, cache_dir() / "onnx" / f"profile_{name}_{size}.onnx", shape)
+        x = np.random.default_rng(0).random((1, *shape), dtype=np.float32)
+        parts[name] = onnx_op_profile(path, x, threads, runs).set_index("op")["us_per_run"]
+    import pandas as pd
+
+    table = pd.DataFrame(parts).fillna(0.0)
+    table["rgc_adds_us"] = table[REFERENCE] - table["putro_slim"]
+    table.loc["total"] = table.sum()
+    return table.sort_values(REFERENCE, ascending=False).reset_index(names="op")
+
+
+def goals_table(ratios, reference: str = REFERENCE):
+    """One row per setting (back end × size): Slim + RGC's median speed-up over MobileNetV2
+    (goal >= 1.6) and its FPS relative to Slim (goal >= 0.75), with their ranges, and
+    whether it beat every Table 2 baseline in every interleaved round."""
+    import pandas as pd
+
+    rows = []
+    for (backend, size), g in ratios.groupby(["backend", "size"], sort=False):
+        g = g.set_index("model")
+        rivals = g.drop(index=[m for m in (reference, "putro_slim") if m in g.index])
+        row = {"backend": backend, "size": size, "baselines": len(rivals)}
+        for name, col in (("mobilenet_v2", "over_mobilenet_v2"), ("putro_slim", "of_slim")):
+            if name in g.index:
+                row[f"speedup_{col}"] = g.loc[name, "speedup_median"]
+                row[f"range_{col}"] = (
+                    f"{g.loc[name, 'speedup_min']:.2f}-{g.loc[name, 'speedup_max']:.2f}"
+                )
+        row["faster_than_every_baseline_every_round"] = bool(rivals.faster_every_round.all())
+        row["slowest_margin"] = float(rivals.speedup_min.min()) if len(rivals) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def speed_findings(ratios, reference: str = REFERENCE, baseline: str = "mobilenet_v2"):
+    """Sentences on the Table 2 claims, from :func:`timing.speed_ratios`' table: how many
+    times faster ``reference`` is than ``baseline`` per setting, and whether it beats every
+    other model there (in every round, in the median only, or not)."""
+    lines = []
+    for (backend, size), g in ratios.groupby(["backend", "size"], sort=False):
+        g = g[g.model != reference].set_index("model")
+        where = f"{backend} {size}x{size}"
+        if baseline in g.index:
+            b = g.loc[baseline]
+            lines.append(
+                f"{where}: Slim + RGC runs {b.speedup_median:.2f}x MobileNetV2's FPS (median of "
+                f"{b.rounds} interleaved rounds, range {b.speedup_min:.2f}-{b.speedup_max:.2f}; "
+                "Putro's Table 2: 1.63x)."
+            )
+        rivals = g.drop(index=[m for m in ("putro_slim",) if m in g.index])
+        slower = rivals[~rivals.faster_median].index.tolist()
+        unsure = rivals[rivals.faster_median & ~rivals.faster_every_round].index.tolist()
+        timed = f"all {len(rivals)} Table 2 baseline{'s' * (len(rivals) != 1)} timed here"
+        if not slower and not unsure:
+            lines.append(f"{where}: faster than {timed}, in every round.")
+        elif not slower:
+            lines.append(f"{where}: faster than {timed} in the median, but not in every round "
+                         f"against {', '.join(unsure)}.")  # fmt: skip
+        else:
+            lines.append(f"{where}: not faster than {', '.join(slower)} (median ratio <= 1).")
+        if "putro_slim" in g.index:
+            sl = g.loc["putro_slim"]
+            lines.append(f"{where}: Slim + RGC keeps {sl.speedup_median:.2f}x Slim's FPS "
+                         f"(range {sl.speedup_min:.2f}-{sl.speedup_max:.2f}).")  # fmt: skip
+    return lines
+
+
 def add_ratios(df):
     """``ratio_to_slim_rgc``: FPS / Slim+RGC FPS in the same size, back end and protocol."""
     key = ["size", "backend", "protocol"]
@@ -214,11 +330,27 @@ def table2(df):
     return out.loc[order].reset_index()
 
 
+FACES_PER_FRAME = {1: FACE_PX, 4: (90, 150)}
+"""Faces pasted per 640x480 test frame, and their side (px): one at arm's length, or four
+smaller ones (a group in front of the camera)."""
+
+
+def _wild_photos():
+    # The annotated in-the-wild photos (43 faces in 9 photos) when ../shared/data has them.
+    from .config import SHARED_DATA
+    from .landmarks import parse_dlib_xml
+
+    folder = SHARED_DATA / "wild" / "dlib_faces"
+    xmls = [folder / f"{s}_with_face_landmarks.xml" for s in ("testing", "training")]
+    return [a for x in xmls if x.is_file() for a in parse_dlib_xml(x)]
+
+
 def integrated(
     profile, threads: int, runs: int, n_frames: int, seed: int = 0, classifier_sizes=(128, 48)
 ):
-    """Detector settings (latency, recall) and detector + Slim+RGC integrated FPS, with the
-    classifier at each of ``classifier_sizes``."""
+    """Detector settings (latency; recall on frames with one and with four faces and on the
+    annotated wild photos) and detector + Slim+RGC integrated FPS, classifying every face,
+    with the classifier at each of ``classifier_sizes``."""
     import pandas as pd
 
     from . import synth
@@ -230,6 +362,7 @@ def integrated(
         make_classifier,
         make_detector,
         make_frames,
+        photo_recall,
         time_detector,
     )
 
@@ -238,7 +371,11 @@ def integrated(
         n_per_class=max(2, n_frames // 7 + 1), size=128, seed=seed, pose="frontal"
     ).images
     # A webcam user at arm's length fills about a third to a half of a 640x480 frame's height.
-    frames, boxes = make_frames(faces, n_frames, face_px=FACE_PX, seed=seed)
+    sets = {
+        k: make_frames(faces, n_frames, face_px=px, seed=seed + k, faces_per_frame=k)
+        for k, px in FACES_PER_FRAME.items()
+    }
+    photos = _wild_photos()
     settings = [
         ("haar", 1.0, {"scale_factor": 1.1, "min_neighbors": 5, "min_size": 40}),
         ("haar", 0.5, {"scale_factor": 1.1, "min_neighbors": 5, "min_size": 40}),
@@ -251,39 +388,31 @@ def integrated(
         ("hog", 0.33, {"upsample": 0}),
     ]
     if profile.name == "smoke":
-        settings = [s for s in settings if s[0] == "hog" and s[1] == 0.5]
+        settings = [s for s in settings if s[1] == 0.5][:1] + [
+            s for s in settings if s[0] == "hog" and s[1] == 0.5
+        ]
     det_rows, detectors = [], {}
     for kind, scale, kw in settings:
         label = f"{kind} x{scale:g} " + " ".join(f"{k}={v}" for k, v in kw.items())
         try:
             det = make_detector(kind, scale, **kw)
-        except (ImportError, OSError) as err:  # e.g. OpenCV 5 has no Haar cascades
-            det_rows.append(
-                {
-                    "detector": label,
-                    "kind": kind,
-                    "downscale": scale,
-                    **kw,
-                    "note": f"unavailable: {err}",
-                    **machine_info(threads),
-                }
-            )
+        except (ImportError, OSError) as err:  # e.g. an OpenCV build without Haar cascades
+            det_rows.append({"detector": label, "kind": kind, "downscale": scale, **kw,
+                             "note": f"unavailable: {err}", **machine_info(threads)})  # fmt: skip
             continue
-        lat = time_detector(det, frames, runs=min(runs, 100), warmup=3)
-        rec = detector_recall(det, frames, boxes)
-        det_rows.append(
-            {
-                "detector": label,
-                "kind": kind,
-                "downscale": scale,
-                **kw,
-                "median_ms": lat.median_ms,
-                "p90_ms": lat.p90_ms,
-                "fps": lat.fps,
-                **rec,
-                **machine_info(threads),
-            }
-        )
+        lat = time_detector(det, sets[1][0], runs=min(runs, 100), warmup=3)
+        row = {"detector": label, "kind": kind, "downscale": scale, **kw,
+               "median_ms": lat.median_ms, "p90_ms": lat.p90_ms, "fps": lat.fps}  # fmt: skip
+        for k, (frames, boxes) in sets.items():
+            rec = detector_recall(det, frames, boxes)
+            row[f"recall_{k}_face{'s' * (k > 1)}"] = rec["recall"]
+            row[f"false_per_frame_{k}"] = rec["false_per_frame"]
+        row["recall"], row["false_per_frame"] = row["recall_1_face"], row["false_per_frame_1"]
+        if photos:
+            row.update(photo_recall(det, photos))
+        else:
+            row["note"] = "wild-photo recall not measured: ../shared/data/wild is absent"
+        det_rows.append({**row, **machine_info(threads)})
         detectors[label] = det
     det_df = pd.DataFrame(det_rows)
     if "recall" not in det_df:
@@ -294,31 +423,30 @@ def integrated(
         model, shape, _ = _build(REFERENCE, size)
         for backend in ("native", "onnx"):
             _, _, classify, info = make_classifier(
-                model,
-                backend,
-                shape,
-                threads,
-                spin=False,
+                model, backend, shape, threads, spin=False,
                 onnx_dir=cache_dir() / "onnx" / f"{REFERENCE}_{size}",
-            )
+            )  # fmt: skip
             for label, det in detectors.items():
-                res = integrated_benchmark(det, classify, frames, runs=runs, warmup=5)
                 rec = det_df.set_index("detector").loc[label]
-                int_rows.append(
-                    {
-                        "pipeline": f"{label} + {REFERENCE}@{size} ({backend})",
-                        "detector": label,
-                        "classifier": REFERENCE,
-                        "classifier_input": f"{size}x{size}",
-                        "backend": backend,
-                        "frame": "640x480",
-                        **res.as_dict(),
-                        "recall": rec["recall"],
-                        "detector_ms": rec["median_ms"],
-                        "paper_fps_integrated": PAPER_TABLE2_FPS[REFERENCE][1],
-                        **machine_info(threads),
-                    }
-                )
+                for k, (frames, _) in sets.items():
+                    res = integrated_benchmark(det, classify, frames, runs=runs, warmup=5)
+                    int_rows.append(
+                        {
+                            "pipeline": f"{label} + {REFERENCE}@{size} ({backend})",
+                            "detector": label,
+                            "classifier": REFERENCE,
+                            "classifier_input": f"{size}x{size}",
+                            "backend": backend,
+                            "frame": "640x480",
+                            "faces_per_frame": k,
+                            **res.as_dict(),
+                            "recall": rec[f"recall_{k}_face{'s' * (k > 1)}"],
+                            "photo_recall": rec.get("photo_recall", np.nan),
+                            "detector_ms": rec["median_ms"],
+                            "paper_fps_integrated": PAPER_TABLE2_FPS[REFERENCE][1],
+                            **machine_info(threads),
+                        }
+                    )
     return det_df, pd.DataFrame(int_rows)
 
 
@@ -424,8 +552,9 @@ def run_bench(
     compile ``"tf.function+xla"``).
     The smoke profile times only Slim + RGC and MobileNetV2 at the smallest size.
 
-    Keys: ``timing`` (long), ``table2`` (wide), ``native_paths``, ``detectors``,
-    ``integrated``, plus ``cpu``, ``threads``, ``out``.
+    Keys: ``timing`` (long), ``table2`` (wide), ``rounds`` and ``ratios`` (interleaved),
+    ``findings`` (sentences), ``native_paths``, ``detectors``, ``integrated``, plus ``cpu``,
+    ``threads``, ``out``.
     """
     from . import config
 
@@ -465,7 +594,7 @@ def run_bench(
 
     from .plots import save_figure
     from .tables import save_table
-    from .timing import cpu_count, cpu_model, set_threads
+    from .timing import cpu_count, cpu_model, set_threads, speed_ratios
 
     set_threads(threads)
     out = Path(out) if out else config.figures_dir(prof.name)
@@ -499,6 +628,28 @@ def run_bench(
             "nothing written"
         )
     save_table(res["native_paths"], out, "timing_native_paths")
+    # Ratios from interleaved rounds: the models of one setting take turns in one process.
+    per_round = max(20, runs // 4)
+    res["rounds"] = pd.concat(
+        [
+            ratio_rounds(
+                names if i == 0 or secondary is None else [n for n in names if n in secondary],
+                [size],
+                threads,
+                prof.timing_rounds,
+                per_round,
+                warmup,
+                paths,
+            )  # fmt: skip
+            for i, size in enumerate(sizes)
+        ],
+        ignore_index=True,
+    ).assign(cpu=cpu, threads=threads)
+    save_table(res["rounds"], out, "timing_rounds")
+    res["ratios"] = speed_ratios(res["rounds"].drop(columns=["cpu", "threads"]), REFERENCE)
+    res["ratios"] = res["ratios"].assign(cpu=cpu, threads=threads)
+    save_table(res["ratios"], out, "timing_ratios")
+    res["findings"] = speed_findings(res["ratios"])
     df = add_ratios(pd.DataFrame(rows))
     res["timing"] = df
     save_table(df, out, "timing")
@@ -572,13 +723,15 @@ def main(argv=None) -> int:
         args.frames,
     )
     print(res["table2"].to_string())
+    print("\n".join(res["findings"]))
     if "integrated" in res:
         print(
             res["detectors"][
                 ["detector", "median_ms", "fps", "recall", "false_per_frame"]
             ].to_string()
         )
-        print(res["integrated"][["pipeline", "median_ms", "p90_ms", "fps", "recall"]].to_string())
+        cols = ["pipeline", "faces_per_frame", "median_ms", "p90_ms", "fps", "recall"]
+        print(res["integrated"][cols].to_string())
     print(f"wrote {Path(res['out']) / 'timing.csv'} and friends")
     return 0
 

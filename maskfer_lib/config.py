@@ -68,6 +68,9 @@ class Profile:
     """Putro's k-fold CV (0 = a single split)."""
     timing_runs: int = 200
     timing_warmup: int = 20
+    timing_rounds: int = 7
+    """Interleaved rounds behind every speed ratio (``timing.interleaved``), each of
+    ``timing_runs // 4`` timed calls per model (at least 20)."""
     train_per_class: int | None = None
     """Cap on training faces per class in notebooks 04 and 05 (``None``: the whole split);
     the real profile uses it so that the multi-network notebooks fit its 2-hour budget."""
@@ -98,6 +101,7 @@ PROFILES: dict[str, Profile] = {
         kfolds=0,
         timing_runs=20,
         timing_warmup=3,
+        timing_rounds=3,
         default_train=_SMOKE_TRAIN,
     ),
     "quick": Profile(

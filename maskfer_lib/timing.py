@@ -17,9 +17,16 @@ ConcreteFunction called directly, the same with variables frozen to constants,
 ``predict_on_batch``;
 torch eager vs a frozen TorchScript trace) so the fastest can be chosen and named.
 
-Integrated FPS (:func:`integrated_benchmark`) runs detector → crop → classifier on 640×480
-frames holding one pasted face (:func:`make_frames`), and :func:`detector_recall` says what
-a faster detector setting costs in found faces.
+Comparisons between models (:func:`interleaved`, :func:`speed_ratios`): single timings on
+this machine disagree by up to 2x from one run to the next (Slim + RGC at 48x48 in ONNX
+Runtime: 3,115 and 6,239 FPS in two runs), so "A is faster than B" is measured in
+interleaved rounds in one process (A B C, B C A, ...; warm-up first) and stated as the median
+of the per-round FPS ratios with their spread, never from one run.
+
+Integrated FPS (:func:`integrated_benchmark`) runs detector → crop → classifier on every
+face of 640×480 frames holding one or several pasted faces (:func:`make_frames`), and
+:func:`detector_recall` / :func:`photo_recall` say what a faster detector setting costs in
+found faces, on those frames and on annotated photos.
 """
 
 from __future__ import annotations
@@ -121,6 +128,68 @@ def time_callable(fn: Callable[[], object], runs: int = 200, warmup: int = 20) -
         runs=runs,
         warmup=max(0, warmup),
     )
+
+
+def interleaved(
+    fns: dict[str, Callable[[], object]], rounds: int = 7, runs: int = 50, warmup: int = 10
+):
+    """Time several callables in interleaved rounds: one row per (round, name).
+
+    Every callable is warmed up first; then each round times every callable ``runs`` times
+    (the median of those is the round's latency), starting one place later in the list each
+    round, so drifts of the machine (another job, a frequency change) fall on all of them.
+    """
+    import pandas as pd
+
+    if rounds < 1 or not fns:
+        raise ValueError(f"need at least one round and one callable; got {rounds}, {list(fns)}")
+    names = list(fns)
+    for name in names:
+        for _ in range(max(0, warmup)):
+            fns[name]()
+    rows = []
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            res = time_callable(fns[name], runs, warmup=0)
+            rows.append({"round": r, "name": name, "median_ms": res.median_ms, "fps": res.fps})
+    return pd.DataFrame(rows)
+
+
+def speed_ratios(rounds, reference: str):
+    """How many times faster ``reference`` is than each other name, round by round.
+
+    ``rounds`` is :func:`interleaved`'s table (extra key columns, e.g. back end and size,
+    are kept). Per name: the median FPS over rounds, and ``speedup`` = reference FPS / its
+    FPS in the same round, summarised as median, min, max and quartiles, with
+    ``faster_every_round`` (the reference won every round) and ``faster_median``.
+    """
+    import pandas as pd
+
+    keys = [c for c in rounds.columns if c not in ("round", "name", "median_ms", "fps")]
+    out = []
+    for key, g in rounds.groupby(keys, sort=False) if keys else [((), rounds)]:
+        key = key if isinstance(key, tuple) else (key,)
+        fps = g.pivot(index="round", columns="name", values="fps")
+        if reference not in fps:
+            raise ValueError(f"reference {reference!r} is not among {list(fps.columns)}")
+        for name in fps.columns:
+            ratio = fps[reference] / fps[name]
+            out.append(
+                {
+                    **dict(zip(keys, key, strict=True)),
+                    "model": name,
+                    "fps_median": float(fps[name].median()),
+                    "speedup_median": float(ratio.median()),
+                    "speedup_min": float(ratio.min()),
+                    "speedup_q1": float(ratio.quantile(0.25)),
+                    "speedup_q3": float(ratio.quantile(0.75)),
+                    "speedup_max": float(ratio.max()),
+                    "rounds": int(ratio.notna().sum()),
+                    "faster_every_round": bool((ratio > 1).all()),
+                    "faster_median": bool(ratio.median() > 1),
+                }
+            )
+    return pd.DataFrame(out)
 
 
 # --------------------------------------------------------------------------- predictors
@@ -326,6 +395,45 @@ def ort_session(path: str | Path, threads: int = 2, spin: bool = True):
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
+def onnx_op_profile(onnx_path, x: np.ndarray, threads: int = 1, runs: int = 200):
+    """Where ONNX Runtime spends one forward pass: kernel microseconds per run by operator
+    type (after graph optimisation, ``ORT_ENABLE_ALL``), from onnxruntime's own profiler.
+
+    ``x`` is one input in the graph's layout. Returns a DataFrame: ``op``, ``us_per_run``,
+    ``share`` (of all kernel time), ``nodes`` (optimised graph nodes of that type).
+    """
+    import json
+    import os
+
+    import onnxruntime as ort
+    import pandas as pd
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(threads)
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.enable_profiling = True
+    opts.profile_file_prefix = str(Path(tempfile.mkdtemp(prefix="maskfer_ortprof_")) / "p")
+    session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    for _ in range(runs):
+        session.run(None, {name: x})
+    trace = session.end_profiling()
+    events = json.loads(Path(trace).read_text())
+    os.remove(trace)
+    kernels = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
+    df = pd.DataFrame(
+        {
+            "op": [e["args"]["op_name"] for e in kernels],
+            "node": [e["name"] for e in kernels],
+            "us": [e["dur"] for e in kernels],
+        }  # fmt: skip
+    )
+    out = df.groupby("op").agg(us=("us", "sum"), nodes=("node", "nunique")).reset_index()
+    out["us_per_run"] = out["us"] / runs
+    out["share"] = out["us"] / out["us"].sum()
+    return out.sort_values("us", ascending=False)[["op", "us_per_run", "share", "nodes"]]
+
+
 def ort_runner(session) -> Callable[[np.ndarray], np.ndarray]:
     """A callable numpy batch (framework layout) -> first output of ``session``."""
     name = session.get_inputs()[0].name
@@ -502,22 +610,32 @@ def benchmark_model(
 
 
 def make_frames(
-    faces: np.ndarray, n: int, frame_hw=(480, 640), face_px=(110, 220), seed: int = 0
+    faces: np.ndarray,
+    n: int,
+    frame_hw=(480, 640),
+    face_px=(110, 220),
+    seed: int = 0,
+    faces_per_frame: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` frames (n, H, W, 3) uint8, each with one face pasted on a cluttered background.
+    """``n`` frames (n, H, W, 3) uint8, each with ``faces_per_frame`` faces pasted, apart,
+    on a cluttered background.
 
     Faces (uint8 RGB crops, e.g. SynthFACS renders) are resized to a random side in
-    ``face_px`` and pasted at a random place. Backgrounds are smooth colour gradients with
-    random rectangles and noise so detectors have something to reject. Returns frames and
-    the pasted boxes (n, 4) as (x, y, w, h).
+    ``face_px`` and pasted at random places that do not overlap. Backgrounds are smooth
+    colour gradients with random rectangles and noise so detectors have something to reject.
+    Returns frames and the pasted boxes as (x, y, w, h): (n, 4) for one face a frame,
+    (n, faces_per_frame, 4) otherwise.
     """
     faces = np.asarray(faces)
     if faces.ndim == 4 and faces.shape[-1] == 1:
         faces = np.repeat(faces, 3, axis=-1)
     rng = np.random.default_rng(seed)
     H, W = frame_hw
+    k = int(faces_per_frame)
+    if k < 1 or k * face_px[0] ** 2 > 0.6 * H * W:
+        raise ValueError(f"{k} faces of {face_px[0]}+ px do not fit apart in a {W}x{H} frame")
     frames = np.empty((n, H, W, 3), np.uint8)
-    boxes = np.empty((n, 4), np.int64)
+    boxes = np.empty((n, k, 4), np.int64)
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     for i in range(n):
         c0, c1 = rng.uniform(40, 215, 3), rng.uniform(40, 215, 3)
@@ -529,15 +647,21 @@ def make_frames(
                 0, 255, 3
             )
         bg += rng.normal(0, 6, bg.shape)
-        side = int(rng.integers(face_px[0], face_px[1] + 1))
-        face = cv2.resize(
-            faces[int(rng.integers(len(faces)))], (side, side), interpolation=cv2.INTER_AREA
-        )
-        x, y = int(rng.integers(0, W - side)), int(rng.integers(0, H - side))
-        bg[y : y + side, x : x + side] = face
+        placed: list[tuple[int, int, int, int]] = []
+        while len(placed) < k:
+            side = int(rng.integers(face_px[0], face_px[1] + 1))
+            x, y = int(rng.integers(0, W - side)), int(rng.integers(0, H - side))
+            if any(x < px + pw and px < x + side and y < py + ph and py < y + side
+                   for px, py, pw, ph in placed):  # fmt: skip
+                continue  # overlaps a face already pasted: draw another place
+            face = cv2.resize(
+                faces[int(rng.integers(len(faces)))], (side, side), interpolation=cv2.INTER_AREA
+            )
+            bg[y : y + side, x : x + side] = face
+            placed.append((x, y, side, side))
         frames[i] = np.clip(bg, 0, 255).astype(np.uint8)
-        boxes[i] = (x, y, side, side)
-    return frames, boxes
+        boxes[i] = placed
+    return frames, (boxes[:, 0] if k == 1 else boxes)
 
 
 class ScaledDetector:
@@ -578,28 +702,46 @@ def box_hit(det, truth) -> bool:
     return tx <= cx <= tx + tw and ty <= cy <= ty + th and 0.3 * tw <= w <= 1.5 * tw
 
 
+def _recall(detections_and_truths) -> dict:
+    # Faces found (a detection hits the true box) and detections that hit no face.
+    found = total = false = 0
+    for dets, truths in detections_and_truths:
+        truths = np.asarray(truths).reshape(-1, 4)
+        total += len(truths)
+        found += sum(any(box_hit(d, t) for d in dets) for t in truths)
+        false += sum(not any(box_hit(d, t) for t in truths) for d in dets)
+    return {"found": found, "faces": total, "recall": found / total if total else float("nan"),
+            "false": false}  # fmt: skip
+
+
 def detector_recall(detector, frames: np.ndarray, boxes: np.ndarray) -> dict:
-    """Share of frames whose face is found, and false detections per frame."""
-    found, false = 0, 0
-    for frame, truth in zip(frames, boxes, strict=True):
-        dets = detector(frame)
-        hits = [box_hit(d, truth) for d in dets]
-        found += any(hits)
-        false += len(hits) - sum(hits)
+    """Share of pasted faces found, and false detections per frame; ``boxes`` as
+    :func:`make_frames` returns them ((n, 4) or (n, k, 4))."""
+    res = _recall((detector(f), b) for f, b in zip(frames, boxes, strict=True))
     n = len(frames)
-    return {"recall": found / n, "false_per_frame": false / n, "frames": n}
+    return {"recall": res["recall"], "false_per_frame": res["false"] / n, "frames": n}
+
+
+def photo_recall(detector, photos) -> dict:
+    """Recall of ``detector`` on annotated photos (``landmarks.parse_dlib_xml``'s images:
+    a path and its true face boxes), and false detections per photo."""
+    pairs = []
+    for ann in photos:
+        img = cv2.imread(str(ann.path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise FileNotFoundError(f"cannot read photo {ann.path}; check the XML's image paths")
+        pairs.append((detector(cv2.cvtColor(img, cv2.COLOR_BGR2RGB)), ann.boxes))
+    res = _recall(pairs)
+    return {"photo_recall": res["recall"], "photo_faces": res["faces"],
+            "photo_false_per_photo": res["false"] / max(1, len(pairs))}  # fmt: skip
 
 
 def integrated_step(detector, classify: Callable[[np.ndarray], np.ndarray], margin: float = 0.1):
-    """One frame through detector -> largest face crop -> classifier (end to end)."""
+    """One frame through detector -> every face crop -> classifier (end to end)."""
     from .detect import crop_face
 
     def step(frame):
-        dets = detector(frame)
-        if not dets:
-            return None
-        box = max(dets, key=lambda b: b[2] * b[3])
-        return classify(crop_face(frame, box, margin=margin))
+        return [classify(crop_face(frame, box, margin=margin)) for box in detector(frame)]
 
     return step
 

@@ -28,3 +28,25 @@ def test_bench_cli_writes_timing_csv(tmp_path, capsys):
     assert (table.fps > 0).all() and (table.median_ms <= table.p90_ms).all()
     assert set(table.backend) == {"native", "onnx"}
     assert (tmp_path / "timing.md").exists() and "timing.csv" in capsys.readouterr().out
+    # Interleaved rounds: every model in every round of every setting, and ratios from them.
+    rounds = pd.read_csv(tmp_path / "timing_rounds.csv")
+    assert len(rounds) == 3 * 2 * 2  # smoke: 3 rounds x 2 models x 2 back ends at 48 px
+    ratios = pd.read_csv(tmp_path / "timing_ratios.csv").set_index(["backend", "model"])
+    mnv2 = ratios.loc[("onnx", "mobilenet_v2")]
+    assert mnv2.speedup_min <= mnv2.speedup_median <= mnv2.speedup_max and mnv2.rounds == 3
+    assert ratios.loc[("onnx", "putro_slim_rgc")].speedup_median == 1.0
+
+
+def test_speed_findings_say_where_the_reference_is_not_faster():
+    ratios = pd.DataFrame(
+        [
+            {"backend": "onnx", "size": 48, "model": m, "speedup_median": r, "speedup_min": lo,
+             "speedup_max": hi, "rounds": 7, "faster_every_round": lo > 1, "faster_median": r > 1}
+            for m, r, lo, hi in [("putro_slim_rgc", 1, 1, 1), ("mobilenet_v2", 2.3, 2.1, 2.5),
+                                 ("putro_slim", 0.78, 0.7, 0.8), ("shufflenet_v1", 0.9, 0.8, 1.1)]
+        ]
+    )  # fmt: skip
+    lines = bench.speed_findings(ratios)
+    assert any("2.30x MobileNetV2" in s for s in lines)
+    assert any("not faster than shufflenet_v1" in s for s in lines)
+    assert any("0.78x Slim's FPS" in s for s in lines)

@@ -123,3 +123,63 @@ def test_integrated_benchmark_runs_detector_and_classifier():
         det, cls, np.zeros((3, 20, 20, 3), np.uint8), runs=6, warmup=1
     )
     assert res.runs == 6 and calls == {"det": 7, "cls": 7}
+
+
+def test_interleaved_rounds_rotate_the_order_and_time_every_callable():
+    order = []
+    fns = {n: (lambda n=n: order.append(n)) for n in ("a", "b", "c")}
+    df = timing.interleaved(fns, rounds=3, runs=2, warmup=1)
+    assert len(df) == 9 and set(df.name) == {"a", "b", "c"} and set(df["round"]) == {0, 1, 2}
+    # Warm-up (one call each), then rounds starting at a, b, c in turn, 2 calls per model.
+    starts = [order[3 + 6 * r] for r in range(3)]
+    assert starts == ["a", "b", "c"]
+
+
+def test_speed_ratios_are_medians_of_per_round_ratios():
+    import pandas as pd
+
+    rows = []
+    for r, (fa, fb) in enumerate([(200, 100), (300, 100), (100, 100), (400, 100), (250, 100)]):
+        rows += [{"round": r, "name": "a", "median_ms": 1e3 / fa, "fps": fa},
+                 {"round": r, "name": "b", "median_ms": 1e3 / fb, "fps": fb}]  # fmt: skip
+    ratios = timing.speed_ratios(pd.DataFrame(rows).assign(size=48), "a").set_index("model")
+    b = ratios.loc["b"]
+    assert b.speedup_median == pytest.approx(2.5) and b.speedup_min == pytest.approx(1.0)
+    assert b.speedup_max == pytest.approx(4.0) and b.rounds == 5
+    assert b.faster_median and not b.faster_every_round  # round 2 is a tie
+    assert ratios.loc["a"].speedup_median == 1.0 and ratios.loc["a", "size"] == 48
+    with pytest.raises(ValueError, match="reference 'z'"):
+        timing.speed_ratios(pd.DataFrame(rows), "z")
+
+
+def test_frames_with_four_faces_place_them_apart_and_recall_counts_faces():
+    faces = np.full((3, 32, 32, 3), 200, np.uint8)
+    frames, boxes = timing.make_frames(
+        faces, 3, frame_hw=(240, 320), face_px=(40, 60), seed=2, faces_per_frame=4
+    )
+    assert boxes.shape == (3, 4, 4)
+    for f, bs in zip(frames, boxes, strict=True):
+        for i, (x, y, w, h) in enumerate(bs):
+            assert (f[y + 2 : y + h - 2, x + 2 : x + w - 2] == 200).all()
+            for x2, y2, w2, h2 in bs[i + 1 :]:  # no two faces overlap
+                assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y
+    first_two = lambda frame, bs=boxes: [tuple(b) for b in bs[0][:2]]  # noqa: E731
+    rec = timing.detector_recall(first_two, frames[:1], boxes[:1])
+    assert rec["recall"] == 0.5 and rec["false_per_frame"] == 0
+    with pytest.raises(ValueError, match="do not fit"):
+        timing.make_frames(faces, 1, frame_hw=(100, 100), face_px=(60, 80), faces_per_frame=4)
+
+
+def test_integrated_step_classifies_every_detected_face():
+    step = timing.integrated_step(lambda f: [(0, 0, 8, 8), (10, 10, 8, 8)], lambda c: c.shape)
+    assert len(step(np.zeros((30, 30, 3), np.uint8))) == 2
+
+
+def test_onnx_op_profile_splits_kernel_time_by_operator(tmp_path):
+    from tiny_models import tiny_keras
+
+    model = tiny_keras(size=16)
+    path = timing.export_onnx(model, tmp_path / "tiny.onnx", (16, 16, 3))
+    prof = timing.onnx_op_profile(path, np.zeros((1, 16, 16, 3), np.float32), runs=20)
+    assert "Conv" in set(prof.op) and prof.share.sum() == pytest.approx(1.0)
+    assert (prof.us_per_run > 0).all() and prof.nodes.min() >= 1
