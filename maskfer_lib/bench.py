@@ -78,7 +78,7 @@ OTHER_MODELS = [
 
 def _build(name: str, size: int, channels: int | None = None):
     """Full-width registry model at size×size (the paper's channel count unless given)."""
-    from . import config, models
+    from maskfer_lib import config, models
 
     spec = models.get_spec(name)
     c = spec.input_shape[2] if channels is None else channels
@@ -89,7 +89,7 @@ def _build(name: str, size: int, channels: int | None = None):
 def choose_keras_path(size: int, runs: int, names=(REFERENCE, "mobilenet_v2"), skip=()):
     """Pick the native Keras path with the lowest summed median over ``names`` at ``size``
     (paths in ``skip`` are not tried)."""
-    from .timing import choose_native_path
+    from maskfer_lib.timing import choose_native_path
 
     rows, totals = [], {}
     for name in names:
@@ -126,10 +126,10 @@ def time_models(
     """
     from tqdm.auto import tqdm
 
-    from . import models
-    from .config import cache_dir
-    from .flops import count_flops
-    from .timing import benchmark_model, framework
+    from maskfer_lib import models
+    from maskfer_lib.config import cache_dir
+    from maskfer_lib.flops import count_flops
+    from maskfer_lib.timing import benchmark_model, framework
 
     onnx_dir = Path(onnx_dir or cache_dir() / "onnx")
     rows = []
@@ -195,8 +195,8 @@ def ratio_rounds(
     a time, forward protocol: :func:`timing.interleaved`'s rows with ``backend`` and ``size``."""
     import pandas as pd
 
-    from .config import cache_dir
-    from .timing import interleaved, make_classifier
+    from maskfer_lib.config import cache_dir
+    from maskfer_lib.timing import interleaved, make_classifier
 
     tables = []
     for size in sizes:
@@ -225,8 +225,8 @@ def ratio_rounds(
 def rgc_op_costs(size: int = 48, threads: int = 1, runs: int = 200):
     """ONNX Runtime kernel time per operator type for Slim and Slim + RGC at ``size``
     (``timing.onnx_op_profile``): microseconds per run of each, and what RGC adds."""
-    from .config import cache_dir
-    from .timing import export_onnx, onnx_op_profile
+    from maskfer_lib.config import cache_dir
+    from maskfer_lib.timing import export_onnx, onnx_op_profile
 
     parts = {}
     for name in ("putro_slim", REFERENCE):
@@ -337,8 +337,8 @@ smaller ones (a group in front of the camera)."""
 
 def _wild_photos():
     # The annotated in-the-wild photos (43 faces in 9 photos) when ../shared/data has them.
-    from .config import SHARED_DATA
-    from .landmarks import parse_dlib_xml
+    from maskfer_lib.config import SHARED_DATA
+    from maskfer_lib.landmarks import parse_dlib_xml
 
     folder = SHARED_DATA / "wild" / "dlib_faces"
     xmls = [folder / f"{s}_with_face_landmarks.xml" for s in ("testing", "training")]
@@ -353,9 +353,9 @@ def integrated(
     with the classifier at each of ``classifier_sizes``."""
     import pandas as pd
 
-    from . import synth
-    from .config import cache_dir
-    from .timing import (
+    from maskfer_lib import synth
+    from maskfer_lib.config import cache_dir
+    from maskfer_lib.timing import (
         detector_recall,
         integrated_benchmark,
         machine_info,
@@ -455,7 +455,7 @@ def fps_figure(df, cpu: str, threads: int):
     import matplotlib
     import matplotlib.pyplot as plt
 
-    from .plots import use_style
+    from maskfer_lib.plots import use_style
 
     use_style()
     fwd = df[df.protocol == "forward"]
@@ -514,14 +514,14 @@ MODEL_GROUPS = ("table2", "all")
 def unknown_models(names, groups: bool = True) -> list[str]:
     """The entries of ``names`` that are not registry models (nor, with ``groups``, one of
     :data:`MODEL_GROUPS`)."""
-    from . import models
+    from maskfer_lib import models
 
     allowed = set(models.REGISTRY) | (set(MODEL_GROUPS) if groups else set())
     return [n for n in names if n not in allowed]
 
 
 def _unknown_message(bad, option: str = "--models", groups: bool = True) -> str:
-    from . import models
+    from maskfer_lib import models
 
     choices = f"{', '.join(MODEL_GROUPS)} or the registry" if groups else "the registry"
     return (
@@ -556,7 +556,7 @@ def run_bench(
     ``findings`` (sentences), ``native_paths``, ``detectors``, ``integrated``, plus ``cpu``,
     ``threads``, ``out``.
     """
-    from . import config
+    from maskfer_lib import config
 
     prof = config.get_profile(profile)
     # Checked before anything is written: a bad name used to fail only after the path
@@ -592,9 +592,9 @@ def run_bench(
         )
     import pandas as pd
 
-    from .plots import save_figure
-    from .tables import save_table
-    from .timing import cpu_count, cpu_model, set_threads, speed_ratios
+    from maskfer_lib.plots import save_figure
+    from maskfer_lib.tables import save_table
+    from maskfer_lib.timing import cpu_count, cpu_model, set_threads, speed_ratios
 
     set_threads(threads)
     out = Path(out) if out else config.figures_dir(prof.name)
@@ -676,7 +676,7 @@ def main(argv=None) -> int:
     timed or written; a bad one exits with an argparse error (status 2) listing the valid
     names.
     """
-    from . import config
+    from maskfer_lib import config
 
     ap = argparse.ArgumentParser(
         prog="python -m maskfer_lib.bench",

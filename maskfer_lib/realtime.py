@@ -461,7 +461,7 @@ def run_demo(
     images in a folder) is reported with a ``RuntimeWarning`` and in the result's
     ``frames_expected`` and ``warnings``.
     """
-    from .detect import crop_face
+    from maskfer_lib.detect import crop_face
 
     if not headless:
         ok, why = display_available()
@@ -609,7 +609,7 @@ def resolve_class_names(
 
 def _preset(k: int) -> tuple[str, ...]:
     try:
-        from . import synth
+        from maskfer_lib import synth
 
         presets = [
             getattr(synth, n) for n in ("CLASSES_7", "CLASSES_3", "CLASSES_4") if hasattr(synth, n)
@@ -630,13 +630,13 @@ def load_classifier(
     threads: int = 2,
 ):
     """(model, input_shape, end_to_end classify) for a registry model, trained or not."""
-    from . import models
-    from .timing import framework, make_classifier, set_threads
+    from maskfer_lib import models
+    from maskfer_lib.timing import framework, make_classifier, set_threads
 
     spec = models.get_spec(name)
     set_threads(threads)
     if weights:
-        from .train import load_model
+        from maskfer_lib.train import load_model
 
         model = load_model(weights)
     else:
@@ -671,7 +671,7 @@ def trained_models(run_dir: str | Path) -> list[dict]:
     (summary, else the predictions CSV's ``p_*`` columns, else None) and ``input_shape``
     (summary, else None: the caller reads it off the loaded model).
     """
-    from . import models
+    from maskfer_lib import models
 
     out = []
     run_dir = Path(run_dir)
@@ -709,8 +709,8 @@ def trained_models(run_dir: str | Path) -> list[dict]:
 def model_input_shape(model, name: str, hint=None) -> tuple[int, int, int]:
     """(H, W, C) a loaded model takes: ``hint``, the Keras input, ``model.input_shape``
     (torch models here record it), else the registry default."""
-    from . import models
-    from .timing import framework
+    from maskfer_lib import models
+    from maskfer_lib.timing import framework
 
     if hint:
         return tuple(int(v) for v in hint)
@@ -737,7 +737,7 @@ def train_small_model(
     Trains ``name`` at ``size``×``size`` on the dataset's train split for a few epochs
     (smoke: 1 epoch on 64 faces). Returns ``(model, input_shape, class_names, val_accuracy)``.
     """
-    from . import config, data, models, runs
+    from maskfer_lib import config, data, models, runs
 
     prof = config.get_profile(profile)
     config.seed_everything(seed)
@@ -776,8 +776,8 @@ def make_synth_video(
     stays put so the per-bucket counts are meaningful. Returns ``(path, labels per frame,
     class_names)``.
     """
-    from . import synth
-    from .timing import make_frames
+    from maskfer_lib import synth
+    from maskfer_lib.timing import make_frames
 
     classes = classes or synth.CLASSES_7
     per_shot = max(1, int(round(seconds_per_face * fps)))
@@ -837,7 +837,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=10.0, help="frame rate for image folders")
     args = ap.parse_args(argv)
 
-    from .timing import make_detector
+    from maskfer_lib.timing import make_detector
 
     if not args.headless:
         ok, why = display_available()
@@ -857,7 +857,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WebcamUnavailableError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    from . import shipped
+    from maskfer_lib import shipped
 
     name = args.model or (shipped.DEFAULT_DEMO_MODEL if not args.weights else None)
     if name in shipped.available() and not args.weights:
@@ -872,7 +872,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     else:
-        from .train import CorruptModelError
+        from maskfer_lib.train import CorruptModelError
 
         try:
             model, shape, classify = load_classifier(

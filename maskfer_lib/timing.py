@@ -42,8 +42,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .envreport import cpu_count, cpu_model  # noqa: F401 - re-exported for timing tables
-from .explain import is_keras_model, is_torch_model, wrap_logits
+from maskfer_lib.envreport import cpu_count, cpu_model  # noqa: F401 - re-exported for timing tables
+from maskfer_lib.explain import is_keras_model, is_torch_model, wrap_logits
 
 ONNX_ATOL = 1e-4
 """ONNX outputs must match the native model within this absolute tolerance."""
@@ -686,7 +686,7 @@ class ScaledDetector:
 def make_detector(kind: str = "haar", downscale: float = 1.0, **kwargs) -> ScaledDetector:
     """A :class:`ScaledDetector` over ``detect.HaarDetector`` ("haar", kwargs scale_factor,
     min_neighbors, min_size) or ``detect.DlibHOGDetector`` ("hog", kwargs upsample)."""
-    from .detect import DETECTORS
+    from maskfer_lib.detect import DETECTORS
 
     if kind not in DETECTORS:
         raise ValueError(f"unknown detector {kind!r}; choose one of {sorted(DETECTORS)}")
@@ -738,7 +738,7 @@ def photo_recall(detector, photos) -> dict:
 
 def integrated_step(detector, classify: Callable[[np.ndarray], np.ndarray], margin: float = 0.1):
     """One frame through detector -> every face crop -> classifier (end to end)."""
-    from .detect import crop_face
+    from maskfer_lib.detect import crop_face
 
     def step(frame):
         return [classify(crop_face(frame, box, margin=margin)) for box in detector(frame)]

@@ -10,8 +10,15 @@ The embedded default dataset of the compendium (design: ``docs/design.md``). Pub
     benchmark(n, size), baseline_accuracy(...)
 """
 
-from .aus import AU_NAMES, AU_TABLE, PROTOTYPES, apply_aus, au_landmarks, sample_aus
-from .generate import (
+from maskfer_lib.synth.aus import (
+    AU_NAMES,
+    AU_TABLE,
+    PROTOTYPES,
+    apply_aus,
+    au_landmarks,
+    sample_aus,
+)
+from maskfer_lib.synth.generate import (
     CLASSES_3,
     CLASSES_4,
     CLASSES_7,
@@ -23,9 +30,9 @@ from .generate import (
     render_plan,
     split_by_identity,
 )
-from .pose import YAW_BIN_NAMES, YAW_BINS
-from .render import FaceParams, render_face
-from .shape import MEAN_SHAPE, REGIONS
+from maskfer_lib.synth.pose import YAW_BIN_NAMES, YAW_BINS
+from maskfer_lib.synth.render import FaceParams, render_face
+from maskfer_lib.synth.shape import MEAN_SHAPE, REGIONS
 
 __all__ = [
     "AU_NAMES", "AU_TABLE", "PROTOTYPES", "apply_aus", "au_landmarks", "sample_aus",

@@ -91,7 +91,7 @@ AU_TABLE: dict[str, list[tuple[tuple[int, ...], tuple[float, float, float]]]] = 
 
 def _build_matrix() -> np.ndarray:
     """AU displacement tensor (K, 68, 3) with outward dx resolved to signed dx per side."""
-    from .shape import SIDE
+    from maskfer_lib.synth.shape import SIDE
 
     out = np.zeros((len(AU_NAMES), 68, 3))
     for name, entries in AU_TABLE.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..records import FaceDataset
+from maskfer_lib.records import FaceDataset
 
 
 def occlude_lower_half(ds: FaceDataset) -> np.ndarray:
@@ -62,7 +62,7 @@ def baseline_accuracy(
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    from .generate import generate, split_by_identity
+    from maskfer_lib.synth.generate import generate, split_by_identity
 
     if ds is None:
         ds = generate(n_per_class, size=size, seed=seed, pose=pose)

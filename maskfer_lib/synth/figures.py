@@ -5,8 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..records import FaceDataset
-from .shape import REGIONS
+from maskfer_lib.records import FaceDataset
+from maskfer_lib.synth.shape import REGIONS
 
 REGION_COLOURS = {
     "jaw": "#e6194b",

@@ -13,12 +13,12 @@ import time
 
 import numpy as np
 
-from ..labels import CLASSES_3, CLASSES_4, CLASSES_7, MAP_7_TO_3  # noqa: F401
-from ..records import FaceDataset
-from .aus import AU_NAMES, EXPRESSIONS_7, sample_aus
-from .pose import YAW_BIN_NAMES, YAW_BINS, sample_pose
-from .render import FaceParams, render_face, sample_scene
-from .shape import sample_identity
+from maskfer_lib.labels import CLASSES_3, CLASSES_4, CLASSES_7, MAP_7_TO_3  # noqa: F401
+from maskfer_lib.records import FaceDataset
+from maskfer_lib.synth.aus import AU_NAMES, EXPRESSIONS_7, sample_aus
+from maskfer_lib.synth.pose import YAW_BIN_NAMES, YAW_BINS, sample_pose
+from maskfer_lib.synth.render import FaceParams, render_face, sample_scene
+from maskfer_lib.synth.shape import sample_identity
 
 # The label sets live in maskfer_lib.labels (shared with the loaders); re-exported here.
 

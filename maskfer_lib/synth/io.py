@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from ..records import FaceDataset
+from maskfer_lib.records import FaceDataset
 
 
 def metadata_frame(ds: FaceDataset, paths: list[str]) -> pd.DataFrame:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .aus import AU_INDEX, apply_aus
-from .pose import march, project, rotation
-from .shape import JAW, JAW_PHI, JAW_ZC, Identity
+from maskfer_lib.synth.aus import AU_INDEX, apply_aus
+from maskfer_lib.synth.pose import march, project, rotation
+from maskfer_lib.synth.shape import JAW, JAW_PHI, JAW_ZC, Identity
 
 AA = cv2.LINE_AA
 SHIFT = 4

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import (
+from maskfer_lib.models.torch.common import (
     VGG_CFGS,
     SingleOutput,
     check_input_shape,

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import (
+from maskfer_lib.models.torch.common import (
     VGG_CFGS,
     SingleOutput,
     check_input_shape,

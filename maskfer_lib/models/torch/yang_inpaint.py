@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import check_input_shape, scale_channels
-from .yang import TwoBranchHead, make_backbone, mix_branch_logits
+from maskfer_lib.models.torch.common import check_input_shape, scale_channels
+from maskfer_lib.models.torch.yang import TwoBranchHead, make_backbone, mix_branch_logits
 
 LANDMARK_29 = 28
 """0-based index of iBUG point No. 29 (the nose bridge), where the paper splits the face."""
