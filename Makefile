@@ -45,7 +45,7 @@ $(STAMP): pyproject.toml
 	@echo "venv ready: $(VENV) (kernel 'maskfer' registered)"
 
 reproduce: venv
-	$(PY) -m maskfer_lib.notebooks --profile $(PROFILE) --dataset $(DATASET) \
+	$(PY) -m maskfer_lib.reproduce --profile $(PROFILE) --dataset $(DATASET) \
 		--data-dir "$(DATA_DIR)" --seed $(SEED) $(if $(ONLY),--only $(ONLY),)
 
 figures: reproduce
@@ -54,7 +54,7 @@ test: venv
 	$(PY) -m pytest
 
 bench: venv
-	$(PY) -m maskfer_lib.bench --profile $(PROFILE)
+	$(PY) -m maskfer_lib.speed.table2 --profile $(PROFILE)
 
 train-ddp: venv
 	@test -n "$(DATA_DIR)" || { echo "set DATA_DIR to a folder holding train/<class>/ and validation/<class>/"; exit 2; }

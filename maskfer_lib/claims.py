@@ -227,8 +227,8 @@ def _params(name: str, target: int, gflops: float):
     """A check: the model's parameter count and FLOPs at 48×48 against the paper's."""
 
     def check(ev: Evidence) -> Finding:
-        from maskfer_lib.flops import count_flops
         from maskfer_lib.models import build_model, count_params
+        from maskfer_lib.speed.flops import count_flops
 
         model = build_model(name, num_classes=7, input_shape=(48, 48, 3))
         params, g = count_params(model), count_flops(model, (48, 48, 3)) / 1e9
@@ -267,7 +267,7 @@ def _faster_than(name: str, rivals: tuple[str, ...]):
 
 
 def _putro_baselines() -> tuple[str, ...]:
-    from maskfer_lib.models.keras.compare import PUTRO_MODELS
+    from maskfer_lib.speed.model_cost import PUTRO_MODELS
 
     return tuple(m for m in PUTRO_MODELS if not m.startswith("putro_"))
 

@@ -69,7 +69,7 @@ class Profile:
     timing_runs: int = 200
     timing_warmup: int = 20
     timing_rounds: int = 7
-    """Interleaved rounds behind every speed ratio (``timing.interleaved``), each of
+    """Interleaved rounds behind every speed ratio (``speed.latency.interleaved``), each of
     ``timing_runs // 4`` timed calls per model (at least 20)."""
     train_per_class: int | None = None
     """Cap on training faces per class in notebooks 04 and 05 (``None``: the whole split);
@@ -164,7 +164,7 @@ PROFILES: dict[str, Profile] = {
             "yang_inpaint": TrainCfg(
                 epochs=12, batch_size=32, lr=1e-3, width_mult=0.5, recipe="paper"
             ),
-            # Notebook 10: one shared budget for every model (see maskfer_lib.benchmark).
+            # Notebook 10: one shared budget for every model (see maskfer_lib.crosspaper).
             # At 6 epochs the four models reached 17-32 % on masked faces (chance 14 %).
             "benchmark": TrainCfg(epochs=10, batch_size=32, lr=1e-3),
         },

@@ -52,7 +52,7 @@ def same_faces(
     """Both conditions on the same faces: each unmasked split cut to the faces whose masked
     twin exists (``masked[split].meta["source_index"]``, written by ``masking.mask_dataset``;
     faces that could not be masked drop out of both). Returns ``{"unmasked": ..., "masked":
-    ...}``, the form ``benchmark.run_benchmark`` takes."""
+    ...}``, the form ``crosspaper.run_benchmark`` takes."""
     out = {}
     for split, ds in masked.items():
         if split not in unmasked:
@@ -73,7 +73,7 @@ def two_by_two(rows: pd.DataFrame) -> pd.DataFrame:
     verdict from the cells' intervals (``>``, ``<`` or ``≈``).
 
     ``rows`` has one row per (model, train, test, seed) with columns model, train, test,
-    seed, accuracy, accuracy_lo, accuracy_hi (as :func:`benchmark.run_benchmark` returns).
+    seed, accuracy, accuracy_lo, accuracy_hi (as :func:`crosspaper.run_benchmark` returns).
     Cells a model lacks (a peer trained only on unmasked faces) are NaN.
     """
     need = {"model", "train", "test", "seed", "accuracy", "accuracy_lo", "accuracy_hi"}

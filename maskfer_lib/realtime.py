@@ -445,9 +445,9 @@ def run_demo(
     Args:
         source: "webcam", a device index, a video file or a folder of images.
         classify: crop (h, w, 3) uint8 RGB -> (1, K) probabilities (e.g. the ``end_to_end``
-            of :func:`maskfer_lib.timing.make_classifier`).
+            of :func:`maskfer_lib.speed.latency.make_classifier`).
         class_names: the K class names.
-        detector: frame -> list of (x, y, w, h) boxes (e.g. :func:`timing.make_detector`).
+        detector: frame -> list of (x, y, w, h) boxes (e.g. :func:`detect.make_detector`).
         out: annotated ``.mp4``/``.avi``/``.gif`` to write (optional).
         csv: per-bucket expression counts to write (optional).
         headless: False shows a window (needs an OpenCV build with GUI support and, on
@@ -631,7 +631,7 @@ def load_classifier(
 ):
     """(model, input_shape, end_to_end classify) for a registry model, trained or not."""
     from maskfer_lib import models
-    from maskfer_lib.timing import framework, make_classifier, set_threads
+    from maskfer_lib.speed.latency import framework, make_classifier, set_threads
 
     spec = models.get_spec(name)
     set_threads(threads)
@@ -710,7 +710,7 @@ def model_input_shape(model, name: str, hint=None) -> tuple[int, int, int]:
     """(H, W, C) a loaded model takes: ``hint``, the Keras input, ``model.input_shape``
     (torch models here record it), else the registry default."""
     from maskfer_lib import models
-    from maskfer_lib.timing import framework
+    from maskfer_lib.speed.latency import framework
 
     if hint:
         return tuple(int(v) for v in hint)
@@ -777,7 +777,7 @@ def make_synth_video(
     class_names)``.
     """
     from maskfer_lib import synth
-    from maskfer_lib.timing import make_frames
+    from maskfer_lib.detect import make_frames
 
     classes = classes or synth.CLASSES_7
     per_shot = max(1, int(round(seconds_per_face * fps)))
@@ -837,7 +837,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=10.0, help="frame rate for image folders")
     args = ap.parse_args(argv)
 
-    from maskfer_lib.timing import make_detector
+    from maskfer_lib.detect import make_detector
 
     if not args.headless:
         ok, why = display_available()

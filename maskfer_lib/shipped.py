@@ -92,7 +92,7 @@ def preprocess(images, meta: dict) -> np.ndarray:
 def _session(path: Path):
     key = str(path)
     if key not in _SESSIONS:
-        from maskfer_lib.timing import ort_session
+        from maskfer_lib.speed.latency import ort_session
 
         _SESSIONS[key] = ort_session(path, threads=2)
     return _SESSIONS[key]
@@ -154,7 +154,7 @@ def export_weights(
     """
     from maskfer_lib import train
     from maskfer_lib.envreport import git_commit
-    from maskfer_lib.timing import export_onnx
+    from maskfer_lib.speed.latency import export_onnx
 
     d = _dir(weights_dir)
     d.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ import pytest
 from test_data import make_folder, write_img  # the same tiny image-folder fixtures
 
 from maskfer_lib import data
-from maskfer_lib import notebooks as runner
+from maskfer_lib import reproduce as runner
 
 FER_ROW = " ".join(["7"] * 2304)
 

@@ -16,8 +16,9 @@ from test_realtime import count_frames  # the same frame counter
 from tiny_models import images, tiny_keras, tiny_torch
 
 import maskfer_lib  # noqa: F401  (import order guard before torch/TensorFlow)
-from maskfer_lib import bench, realtime
+from maskfer_lib import realtime
 from maskfer_lib.recipe import PLAIN
+from maskfer_lib.speed import table2
 from maskfer_lib.train import (
     CorruptModelError,
     NonFiniteInputError,
@@ -281,15 +282,15 @@ def test_letterbox_keeps_aspect():
 
 def test_bench_unknown_model_exits_before_writing(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        bench.main(["--profile", "smoke", "--models", "putro_slim_rgc", "bogus",
+        table2.main(["--profile", "smoke", "--models", "putro_slim_rgc", "bogus",
                     "--no-integrated", "--out", str(tmp_path)])  # fmt: skip
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "unknown model name 'bogus'" in err and "putro_slim_rgc" in err and "table2" in err
     assert not os.listdir(tmp_path)
     with pytest.raises(SystemExit):
-        bench.main(["--models", "putro_slim_rgc", "--e2e", "nope", "--out", str(tmp_path)])
+        table2.main(["--models", "putro_slim_rgc", "--e2e", "nope", "--out", str(tmp_path)])
     assert "'nope'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown model name 'bogus'"):
-        bench.run_bench("smoke", models=["bogus"], out=tmp_path, with_integrated=False)
+        table2.run_bench("smoke", models=["bogus"], out=tmp_path, with_integrated=False)
     assert not os.listdir(tmp_path)

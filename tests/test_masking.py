@@ -10,12 +10,7 @@ import skimage.data
 
 import maskfer_lib  # noqa: F401
 from maskfer_lib.landmarks import EYES, MOUTH, detect_landmarks
-from maskfer_lib.masking import (
-    FAILURE_REASONS,
-    make_mu_dataset,
-    mask_dataset,
-    mask_face,
-)
+from maskfer_lib.masking import FAILURE_REASONS, make_mu_dataset, mask_dataset, mask_face
 from maskfer_lib.masking.__main__ import main as cli
 from maskfer_lib.masking.base import covered
 from maskfer_lib.masking.templates import MASK_TYPES

@@ -200,7 +200,7 @@ def test_bad_input_shape_is_a_clear_error():
 
 
 def test_param_table_compares_with_the_paper():
-    from maskfer_lib.models.keras.compare import param_table
+    from maskfer_lib.speed.model_cost import param_table
 
     df = param_table(names=("putro_slim_rgc", "mobilenet_v2"), sizes=(48,))
     assert list(df["model"]) == ["putro_slim_rgc", "mobilenet_v2"]

@@ -322,7 +322,7 @@ def test_yang_inpaint_contract_and_split():
 
 
 def test_inside_outside_and_resize():
-    from maskfer_lib.models.torch.study import inside_outside, resize_masks
+    from maskfer_lib.maps import inside_outside, resize_masks
 
     region = np.zeros((3, 8, 8), bool)
     region[:, 4:] = True
@@ -340,7 +340,7 @@ def test_inside_outside_and_resize():
 def test_per_class_table_maps_and_train_and_record(tmp_path):
     from maskfer_lib.config import TrainCfg
     from maskfer_lib.evaluate import evaluate, load_predictions, load_run_summary
-    from maskfer_lib.models.torch.study import class_mean_maps, map_stack, per_class_accuracy
+    from maskfer_lib.maps import class_mean_maps, map_stack, per_class_accuracy
     from maskfer_lib.runs import Split, train_and_record
 
     res = evaluate([0, 0, 1, 1], [0, 1, 1, 1], ("a", "b"))
@@ -392,11 +392,11 @@ def test_yang_branches_are_attentional_conv_networks_with_pinned_size():
 
 
 def test_map_diagnostics_tell_a_positional_map_from_a_face_map():
-    from maskfer_lib.models.torch import study
+    from maskfer_lib import maps
 
     lm = np.zeros((2, 68, 2), np.float32)
     lm[:, 36:48] = [[8.0, 4.0]] * 6 + [[12.0, 6.0]] * 6
-    eyes = study.eye_region(lm, (32, 32), (16, 16), pad=0)
+    eyes = maps.eye_region(lm, (32, 32), (16, 16), pad=0)
     assert eyes[0, 2:4, 4:7].all() and eyes.sum() == 2 * 2 * 3
     occ = np.zeros((2, 16, 16), bool)
     occ[:, 10:] = True
@@ -414,15 +414,15 @@ def test_map_diagnostics_tell_a_positional_map_from_a_face_map():
     masked[:, 10:] = 1.0  # a white mask on the lower face
     unmasked = faces.copy()
     unmasked[:, 2:4, 4:7] = 0.6  # visible eyes
-    face = study.map_diagnostics(follows_the_face, masked, unmasked, occ, eyes)
+    face = maps.map_diagnostics(follows_the_face, masked, unmasked, occ, eyes)
     assert face.set_index("faces").loc["masked", "inside_mask"] == pytest.approx(1.0)
     assert face.set_index("faces").loc["masked", "outside_mask"] == pytest.approx(0.0)
-    corner = study.map_diagnostics(fixed_corner, masked, unmasked, occ, eyes)
+    corner = maps.map_diagnostics(fixed_corner, masked, unmasked, occ, eyes)
     assert corner.set_index("faces").loc["unmasked", "corr_with_grey_input_map"] > 0.9
     assert "unmasked faces the spatial pattern is mostly the network's own" in " ".join(
-        study.map_findings(corner)
+        maps.map_findings(corner)
     )
-    assert study.map_findings(face)[0].startswith("Masked faces raise the whole map")
+    assert maps.map_findings(face)[0].startswith("Masked faces raise the whole map")
 
 
 def test_landmark_error_is_a_fraction_of_the_width():

@@ -12,7 +12,7 @@ import time
 import nbformat
 import pytest
 
-from maskfer_lib import notebooks as runner
+from maskfer_lib import reproduce as runner
 from maskfer_lib.config import ROOT
 
 NOTEBOOKS = runner.find_notebooks()

@@ -6,7 +6,8 @@ import pytest
 from tiny_models import tiny_torch
 
 import maskfer_lib  # noqa: F401  (import order guard before torch/TensorFlow)
-from maskfer_lib import realtime, synth, timing
+from maskfer_lib import detect, realtime, synth
+from maskfer_lib.speed import latency
 
 N_FRAMES, FPS = 8, 4.0
 
@@ -15,7 +16,7 @@ N_FRAMES, FPS = 8, 4.0
 def video(tmp_path_factory):
     """An 8-frame, 4 FPS mp4 of SynthFACS faces (big enough for dlib HOG) on backgrounds."""
     faces = synth.generate(1, size=128, seed=0, pose="frontal").images
-    frames, _ = timing.make_frames(faces, N_FRAMES, frame_hw=(240, 320), face_px=(190, 220), seed=0)
+    frames, _ = detect.make_frames(faces, N_FRAMES, frame_hw=(240, 320), face_px=(190, 220), seed=0)
     path = tmp_path_factory.mktemp("video") / "synth.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (320, 240))
     assert writer.isOpened()
@@ -35,12 +36,12 @@ def count_frames(path):
 
 
 def tiny_classifier():
-    _, _, classify, _ = timing.make_classifier(tiny_torch(num_classes=3), "native", (16, 16, 3), 1)
+    _, _, classify, _ = latency.make_classifier(tiny_torch(num_classes=3), "native", (16, 16, 3), 1)
     return classify
 
 
 def test_run_demo_writes_video_and_bucket_csv(video, tmp_path):
-    det = timing.make_detector("hog", 1.0, upsample=0)
+    det = detect.make_detector("hog", 1.0, upsample=0)
     names = ("positive", "neutral", "negative")
     res = realtime.run_demo(
         str(video),
@@ -65,7 +66,7 @@ def test_run_demo_writes_video_and_bucket_csv(video, tmp_path):
 def test_gif_output(video, tmp_path):
     from PIL import Image
 
-    det = timing.make_detector("hog", 1.0, upsample=0)
+    det = detect.make_detector("hog", 1.0, upsample=0)
     res = realtime.run_demo(
         str(video), tiny_classifier(), ("a", "b", "c"), det, out=tmp_path / "o.gif", max_frames=3
     )

@@ -35,13 +35,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from maskfer_lib.detect import to_gray_uint8
-from maskfer_lib.landmarks import (
-    DETECT_SIDE,
-    SMALL_SIDE,
-    find_faces,
-    is_flat,
-    whole_image_face,
-)
+from maskfer_lib.landmarks import DETECT_SIDE, SMALL_SIDE, find_faces, is_flat, whole_image_face
 from maskfer_lib.masking.base import (
     FAILURE_REASONS,
     FOLDER_REASONS,

@@ -26,7 +26,7 @@ What the paper fixes (Sec. 2, Eqs. 1–3) and what is chosen here (see
 
 RGC at c = 160 has 380,561 parameters; Slim + RGC has 756,480 (paper 756,447; +0.004 %).
 Input size: 128×128×3 as Sec. 2.1 states (default); Table 2's FLOPs are reproduced at 48×48
-(the dataset section's resize) — see ``maskfer_lib.flops`` and notebook 03.
+(the dataset section's resize) — see ``maskfer_lib.speed.flops`` and notebook 03.
 
 Speed (measured, ONNX Runtime, one thread, interleaved rounds; ``make bench`` has the full
 table): Slim + RGC keeps 0.78x Slim's FPS at 48×48 and 0.75x at 128×128 (FLOP ratio 0.84),

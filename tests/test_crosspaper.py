@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maskfer_lib import benchmark, config
+from maskfer_lib import config, crosspaper
 from maskfer_lib.records import FaceDataset
 
 
@@ -41,7 +41,7 @@ def _raw():
 
 
 def test_summarise_means_stds_and_drop():
-    table = benchmark.summarise(_raw(), pd.DataFrame({"model": ["a"], "fps": [100.0]})).set_index(
+    table = crosspaper.summarise(_raw(), pd.DataFrame({"model": ["a"], "fps": [100.0]})).set_index(
         "model"
     )
     assert table.loc["a", "acc_masked_mean"] == pytest.approx(0.7)
@@ -54,21 +54,21 @@ def test_summarise_means_stds_and_drop():
 
 def test_summarise_refuses_nothing():
     with pytest.raises(ValueError, match="no benchmark rows"):
-        benchmark.summarise(pd.DataFrame())
+        crosspaper.summarise(pd.DataFrame())
 
 
 def test_setups_hold_one_budget_per_profile():
-    quick, paper = (benchmark.setup_for(config.get_profile(p)) for p in ("quick", "paper"))
+    quick, paper = (crosspaper.setup_for(config.get_profile(p)) for p in ("quick", "paper"))
     assert set(quick.models) <= set(paper.models)
     # Every paper is represented in the paper profile; quick leaves out Yang's baselines,
-    # which do not learn from scratch on its 1,484 faces (benchmark.QUICK_MODELS).
-    assert {benchmark.get_spec(m).paper for m in paper.models} == {
+    # which do not learn from scratch on its 1,484 faces (crosspaper.QUICK_MODELS).
+    assert {crosspaper.get_spec(m).paper for m in paper.models} == {
         "celik",
         "putro",
         "yang",
         "hayashi",
     }
-    assert {benchmark.get_spec(m).paper for m in quick.models} == {"celik", "putro", "hayashi"}
+    assert {crosspaper.get_spec(m).paper for m in quick.models} == {"celik", "putro", "hayashi"}
     assert paper.train_per_class is None and quick.input_size < paper.input_size
 
 
@@ -87,32 +87,32 @@ def _tiny_splits(n=6, size=32):
 
 def test_run_benchmark_needs_both_conditions(tmp_path):
     with pytest.raises(ValueError, match="unmasked"):
-        benchmark.run_benchmark(
+        crosspaper.run_benchmark(
             ["putro_slim_rgc"], {"masked": _tiny_splits()}, config.get_profile("smoke"), tmp_path
         )
 
 
 def test_run_one_scores_both_test_conditions_and_resumes(tmp_path):
     prof = config.get_profile("smoke")
-    setup = benchmark.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",))
+    setup = crosspaper.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",))
     splits = {"masked": _tiny_splits(), "unmasked": _tiny_splits(size=40)}
-    rows = benchmark.run_one("putro_slim_rgc", "masked", 0, splits, setup, 0.25, tmp_path)
+    rows = crosspaper.run_one("putro_slim_rgc", "masked", 0, splits, setup, 0.25, tmp_path)
     assert [(r["train"], r["test"]) for r in rows] == [("masked", "masked"), ("masked", "unmasked")]
     for r in rows:
         assert r["accuracy_lo"] <= r["accuracy"] <= r["accuracy_hi"] and r["n_test"] == 3
     saved = tmp_path / setup.tag() / "putro_slim_rgc__masked__s0.json"
     assert json.loads(saved.read_text())[0]["accuracy"] == rows[0]["accuracy"]
     saved.write_text(json.dumps([{**rows[0], "accuracy": 0.123}]))  # a finished result is reused
-    again = benchmark.run_one("putro_slim_rgc", "masked", 0, splits, setup, 0.25, tmp_path)
+    again = crosspaper.run_one("putro_slim_rgc", "masked", 0, splits, setup, 0.25, tmp_path)
     assert again[0]["accuracy"] == 0.123
-    other = benchmark.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",), 2)
+    other = crosspaper.BenchmarkSetup(32, prof.train_cfg("benchmark"), (0,), ("putro_slim_rgc",), 2)
     assert other.tag() != setup.tag()  # a changed budget never reuses old results
 
 
 def test_peer_rows_score_each_test_condition():
     ds = _tiny_splits(size=48)["test"]
     ds = FaceDataset(ds.images, ds.labels, ("angry", "happy", "neutral"))
-    rows = benchmark.peer_rows({"unmasked": ds, "masked": ds}, names=["fer_pytorch"])
+    rows = crosspaper.peer_rows({"unmasked": ds, "masked": ds}, names=["fer_pytorch"])
     assert [(r["model"], r["train"], r["test"]) for r in rows] == [
         ("peer:fer_pytorch", "unmasked", "unmasked"),
         ("peer:fer_pytorch", "unmasked", "masked"),
@@ -122,10 +122,10 @@ def test_peer_rows_score_each_test_condition():
 
 def test_real_setup_meets_three_papers_with_seeds():
     real = config.get_profile("real")
-    setup = benchmark.setup_for(real)
+    setup = crosspaper.setup_for(real)
     # Each single-network paper's main model and its baseline, on identical data.
     assert {"celik_cnn", "putro_slim_rgc", "mobilenet_v2", "vgg11", "abn"} <= set(setup.models)
-    assert {benchmark.get_spec(m).paper for m in setup.models} == {"celik", "putro", "hayashi"}
+    assert {crosspaper.get_spec(m).paper for m in setup.models} == {"celik", "putro", "hayashi"}
     assert len(setup.seeds) >= 3  # mean ± std over seeds (issue 15)
     assert setup.input_size == 48 and setup.train_per_class == 800
     assert all(real.train_cfg(m).max_steps_per_epoch is None for m in setup.models)
@@ -134,10 +134,10 @@ def test_real_setup_meets_three_papers_with_seeds():
 
 
 def test_per_class_drop_is_masked_minus_unmasked_f1():
-    table = benchmark.summarise(_raw())
-    drop = benchmark.per_class_drop(table)
+    table = crosspaper.summarise(_raw())
+    drop = crosspaper.per_class_drop(table)
     assert list(drop.columns) == ["x"] and list(drop.index) == ["a", "b"]
     assert drop.loc["a", "x"] == pytest.approx(0.7 - 0.9)
     assert drop.loc["b", "x"] == pytest.approx(0.5 - 0.6)
     with pytest.raises(ValueError, match="per-class"):
-        benchmark.per_class_drop(table.drop(columns=[c for c in table if c.startswith("f1_")]))
+        crosspaper.per_class_drop(table.drop(columns=[c for c in table if c.startswith("f1_")]))

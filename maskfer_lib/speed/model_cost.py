@@ -1,8 +1,8 @@
-"""Parameters and FLOPs of the Keras models beside the numbers Putro et al. print (Table 2).
+"""Parameters and FLOPs of Putro's Keras models beside the numbers Putro et al. print (Table 2).
 
 ``param_table()`` builds every Putro model at 7 classes, counts parameters the Keras way
 (``count_params``: BatchNorm moving statistics included, as Table 2 does) and FLOPs with
-:func:`maskfer_lib.flops.count_flops` (2 × MACs, TF profiler) at 48×48 and 128×128. Table 2
+:func:`maskfer_lib.speed.flops.count_flops` (2 × MACs, TF profiler) at 48×48 and 128×128. Table 2
 is reproduced at 48×48 (MobileNetV1/V2 and VGG16 match to the printed digits there), although
 the paper's architecture section states 128×128 input.
 """
@@ -45,8 +45,8 @@ def param_table(names=PUTRO_MODELS, sizes=(48, 128), num_classes: int = 7):
     """
     import pandas as pd
 
-    from maskfer_lib.flops import count_flops
     from maskfer_lib.models import build_model, get_spec
+    from maskfer_lib.speed.flops import count_flops
 
     rows = []
     for name in names:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import maskfer_lib  # noqa: F401  (import order: before TensorFlow / torch)
-from maskfer_lib.flops import count_flops
 from maskfer_lib.models import build_model
+from maskfer_lib.speed.flops import count_flops
 
 keras = pytest.importorskip("keras")
 

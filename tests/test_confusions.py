@@ -4,7 +4,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from maskfer_lib import compare
+from maskfer_lib import confusions
 from maskfer_lib import evaluate as ev
 
 matplotlib.use("Agg")
@@ -30,7 +30,7 @@ def runs(tmp_path):
 
 
 def test_collect_and_table(runs):
-    got = compare.collect_confusions(runs)
+    got = confusions.collect_confusions(runs)
     assert set(got.results) == {"m1", "m2"}
     assert got.missing == {"m2": ["test_unmasked"]}
     assert got.other_tasks == {"mcn": "masked_vs_unmasked"}
@@ -41,24 +41,24 @@ def test_collect_and_table(runs):
 
 
 def test_most_confused_ranks_off_diagonal_shares(runs):
-    res = compare.collect_confusions(runs).results["m1"]["test_masked"]
-    top = compare.most_confused(res, top=5)
+    res = confusions.collect_confusions(runs).results["m1"]["test_masked"]
+    top = confusions.most_confused(res, top=5)
     assert list(zip(top.true, top.predicted, strict=True)) == [("a", "b"), ("c", "a")]
     assert top.share_of_true_class.tolist() == [0.5, 0.5]
 
 
 def test_panel_has_one_axis_per_model(runs):
-    results = {n: r["test_masked"] for n, r in compare.collect_confusions(runs).results.items()}
-    fig = compare.plot_confusion_panel(results, ncols=4)
+    results = {n: r["test_masked"] for n, r in confusions.collect_confusions(runs).results.items()}
+    fig = confusions.plot_confusion_panel(results, ncols=4)
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert len(titled) == 2 and "m1" in titled[0].get_title()
 
 
 def test_no_runs_names_the_notebooks_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="notebooks 02-05"):
-        compare.require_runs(tmp_path)
+        confusions.require_runs(tmp_path)
     with pytest.raises(ValueError, match="no results"):
-        compare.plot_confusion_panel({})
+        confusions.plot_confusion_panel({})
 
 
 def test_training_budgets_one_row_per_summarised_run(runs):
@@ -69,7 +69,7 @@ def test_training_budgets_one_row_per_summarised_run(runs):
     )
     ev.save_run_summary(runs, "m1", model_name="m1", framework="keras", history=hist,
                         input_shape=[48, 48, 1], accuracy_masked=4 / 6)  # fmt: skip
-    table = compare.training_budgets(runs).set_index("run")
+    table = confusions.training_budgets(runs).set_index("run")
     assert list(table.index) == ["m1", "mcn"]  # m2 has no summary: not a budget row
     assert table.loc["m1", "epochs"] == 2 and table.loc["m1", "train_s"] == pytest.approx(22.0)
     assert table.loc["m1", "images_per_s"] == pytest.approx(110.0)
@@ -80,5 +80,5 @@ def test_training_budgets_one_row_per_summarised_run(runs):
 def test_training_budgets_names_the_paper_from_the_registry(tmp_path):
     ev.save_run_summary(tmp_path, "putro_slim", model_name="putro_slim", framework="keras")
     ev.save_run_summary(tmp_path, "mystery", model_name="mystery", framework="keras")
-    table = compare.training_budgets(tmp_path).set_index("run")
+    table = confusions.training_budgets(tmp_path).set_index("run")
     assert table.loc["putro_slim", "paper"] == "putro" and table.loc["mystery", "paper"] == ""

@@ -2,11 +2,11 @@
 
 import pandas as pd
 
-from maskfer_lib import bench
+from maskfer_lib.speed import table2
 
 
 def test_bench_cli_writes_timing_csv(tmp_path, capsys):
-    code = bench.main(
+    code = table2.main(
         [
             "--profile",
             "smoke",
@@ -46,7 +46,7 @@ def test_speed_findings_say_where_the_reference_is_not_faster():
                                  ("putro_slim", 0.78, 0.7, 0.8), ("shufflenet_v1", 0.9, 0.8, 1.1)]
         ]
     )  # fmt: skip
-    lines = bench.speed_findings(ratios)
+    lines = table2.speed_findings(ratios)
     assert any("2.30x MobileNetV2" in s for s in lines)
     assert any("not faster than shufflenet_v1" in s for s in lines)
     assert any("0.78x Slim's FPS" in s for s in lines)

@@ -1,4 +1,4 @@
-"""Run the numbered notebooks in order with papermill: ``python -m maskfer_lib.notebooks``.
+"""Run the numbered notebooks in order with papermill: ``python -m maskfer_lib.reproduce``.
 
 Each notebook's cell tagged ``parameters`` receives ``PROFILE``, ``DATASET``, ``DATA_DIR``
 and ``SEED``. Executed copies go to ``notebooks/_executed/<profile>/`` (gitignored); the
@@ -270,8 +270,8 @@ def write_manifest(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m maskfer_lib.notebooks --profile quick --only 01,03``."""
-    ap = argparse.ArgumentParser(prog="python -m maskfer_lib.notebooks", description=__doc__)
+    """Command line: ``python -m maskfer_lib.reproduce --profile quick --only 01,03``."""
+    ap = argparse.ArgumentParser(prog="python -m maskfer_lib.reproduce", description=__doc__)
     ap.add_argument("--profile", default="quick", choices=sorted(PROFILES))
     ap.add_argument("--dataset", default="synthfacs", help=f"one of {', '.join(DATASETS)}")
     ap.add_argument("--data-dir", default="", help="the dataset's folder (or FER2013 csv)")

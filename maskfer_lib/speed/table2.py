@@ -1,6 +1,6 @@
 """``make bench``: the Table 2 analogue for this machine, integrated FPS and a bar chart.
 
-    python -m maskfer_lib.bench [--profile quick] [--sizes 128 48] [--threads 2]
+    python -m maskfer_lib.speed.table2 [--profile quick] [--sizes 128 48] [--threads 2]
                                 [--models putro_slim_rgc mobilenet_v2 ...] [--out DIR]
 
 Writes into ``config.figures_dir(profile)`` (``figures/`` for quick and paper):
@@ -11,7 +11,7 @@ Writes into ``config.figures_dir(profile)`` (``figures/`` for quick and paper):
 * ``timing_table2.csv`` / ``.md`` — the wide Table 2 analogue (forward FPS per setting).
 * ``timing_ratios.csv`` / ``.md`` — how many times faster Slim + RGC is than each model in
   each setting (back end × size): the median of per-round FPS ratios over interleaved rounds
-  in one process, with min, quartiles and max (``timing.interleaved``); the Table 2 "faster
+  in one process, with min, quartiles and max (``latency.interleaved``); the Table 2 "faster
   than" statements (:func:`speed_findings`) come from these, not from single timings.
   ``timing_rounds.csv`` holds every round.
 * ``timing_native_paths.csv`` — which native Keras path is fastest (and so used).
@@ -89,7 +89,7 @@ def _build(name: str, size: int, channels: int | None = None):
 def choose_keras_path(size: int, runs: int, names=(REFERENCE, "mobilenet_v2"), skip=()):
     """Pick the native Keras path with the lowest summed median over ``names`` at ``size``
     (paths in ``skip`` are not tried)."""
-    from maskfer_lib.timing import choose_native_path
+    from maskfer_lib.speed.latency import choose_native_path
 
     rows, totals = [], {}
     for name in names:
@@ -118,7 +118,7 @@ def time_models(
     backends=("native", "onnx"),
     secondary=None,
 ) -> list[dict]:
-    """Rows of :func:`timing.benchmark_model` for every model and size, with params/FLOPs.
+    """Rows of :func:`latency.benchmark_model` for every model and size, with params/FLOPs.
 
     ``secondary``: models timed at sizes after the first (default: all of ``names``).
     ONNX exports are cached under ``config.cache_dir()/onnx`` and reused only after they
@@ -128,8 +128,8 @@ def time_models(
 
     from maskfer_lib import models
     from maskfer_lib.config import cache_dir
-    from maskfer_lib.flops import count_flops
-    from maskfer_lib.timing import benchmark_model, framework
+    from maskfer_lib.speed.flops import count_flops
+    from maskfer_lib.speed.latency import benchmark_model, framework
 
     onnx_dir = Path(onnx_dir or cache_dir() / "onnx")
     rows = []
@@ -192,11 +192,11 @@ def ratio_rounds(
     names, sizes, threads, rounds, runs, warmup, keras_paths: dict, backends=("native", "onnx")
 ):
     """Every model of ``names`` timed in interleaved rounds, one setting (back end × size) at
-    a time, forward protocol: :func:`timing.interleaved`'s rows with ``backend`` and ``size``."""
+    a time, forward protocol: :func:`latency.interleaved`'s rows with ``backend`` and ``size``."""
     import pandas as pd
 
     from maskfer_lib.config import cache_dir
-    from maskfer_lib.timing import interleaved, make_classifier
+    from maskfer_lib.speed.latency import interleaved, make_classifier
 
     tables = []
     for size in sizes:
@@ -224,9 +224,9 @@ def ratio_rounds(
 
 def rgc_op_costs(size: int = 48, threads: int = 1, runs: int = 200):
     """ONNX Runtime kernel time per operator type for Slim and Slim + RGC at ``size``
-    (``timing.onnx_op_profile``): microseconds per run of each, and what RGC adds."""
+    (``latency.onnx_op_profile``): microseconds per run of each, and what RGC adds."""
     from maskfer_lib.config import cache_dir
-    from maskfer_lib.timing import export_onnx, onnx_op_profile
+    from maskfer_lib.speed.latency import export_onnx, onnx_op_profile
 
     parts = {}
     for name in ("putro_slim", REFERENCE):
@@ -266,7 +266,7 @@ def goals_table(ratios, reference: str = REFERENCE):
 
 
 def speed_findings(ratios, reference: str = REFERENCE, baseline: str = "mobilenet_v2"):
-    """Sentences on the Table 2 claims, from :func:`timing.speed_ratios`' table: how many
+    """Sentences on the Table 2 claims, from :func:`latency.speed_ratios`' table: how many
     times faster ``reference`` is than ``baseline`` per setting, and whether it beats every
     other model there (in every round, in the median only, or not)."""
     lines = []
@@ -355,14 +355,11 @@ def integrated(
 
     from maskfer_lib import synth
     from maskfer_lib.config import cache_dir
-    from maskfer_lib.timing import (
-        detector_recall,
+    from maskfer_lib.detect import detector_recall, make_detector, make_frames, photo_recall
+    from maskfer_lib.speed.latency import (
         integrated_benchmark,
         machine_info,
         make_classifier,
-        make_detector,
-        make_frames,
-        photo_recall,
         time_detector,
     )
 
@@ -593,8 +590,8 @@ def run_bench(
     import pandas as pd
 
     from maskfer_lib.plots import save_figure
+    from maskfer_lib.speed.latency import cpu_count, cpu_model, set_threads, speed_ratios
     from maskfer_lib.tables import save_table
-    from maskfer_lib.timing import cpu_count, cpu_model, set_threads, speed_ratios
 
     set_threads(threads)
     out = Path(out) if out else config.figures_dir(prof.name)
@@ -679,7 +676,7 @@ def main(argv=None) -> int:
     from maskfer_lib import config
 
     ap = argparse.ArgumentParser(
-        prog="python -m maskfer_lib.bench",
+        prog="python -m maskfer_lib.speed.table2",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

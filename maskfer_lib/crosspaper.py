@@ -279,8 +279,8 @@ def per_class_drop(table: pd.DataFrame) -> pd.DataFrame:
 
 def measure_speed(models, input_size: int, num_classes: int, profile: Profile) -> pd.DataFrame:
     """GFLOPs (profiler, FLOPs = 2 x MACs) and native batch-1 FPS at the benchmark input size."""
-    from maskfer_lib.flops import count_flops
-    from maskfer_lib.timing import benchmark_model
+    from maskfer_lib.speed.flops import count_flops
+    from maskfer_lib.speed.latency import benchmark_model
 
     rows = []
     for name in tqdm(list(models), desc="speed"):
