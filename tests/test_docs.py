@@ -22,3 +22,20 @@ def test_every_cited_docs_file_exists():
     assert cited, "nothing cites docs/: the pattern no longer matches"
     missing = sorted(c for c in cited if not (ROOT / c).is_file())
     assert not missing, missing
+
+
+def test_the_readme_layout_lists_every_module():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout") : readme.index("## Adding a model")]
+    missing = []
+    for path in sorted((ROOT / "maskfer_lib").rglob("*.py")):
+        if (
+            "__pycache__" in path.parts
+            or path.name == "__init__.py"
+            and path.parent.name in ("keras", "torch")
+        ):
+            continue
+        name = path.name if path.name != "__init__.py" else f"{path.parent.name}/"
+        if not re.search(rf"(?<![\w/]){re.escape(name)}", layout):
+            missing.append(str(path.relative_to(ROOT)))
+    assert not missing, f"add these to the README's Layout section: {missing}"
