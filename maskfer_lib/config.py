@@ -49,6 +49,86 @@ class TrainCfg:
     paper's own), or any name in ``recipe.RECIPES``."""
 
 
+BENCH_MODELS = (
+    "celik_cnn",
+    "putro_slim",
+    "putro_slim_rgc",
+    "mobilenet_v2",
+    "shufflenet_v2",
+    "ghostnet",
+    "vgg11",
+    "abn",
+    "vgg19",
+    "yang_mobilenet",
+)
+"""Notebook 10's models in the paper profile: each paper's single networks and baselines."""
+
+BENCH_MODELS_SMALL = ("celik_cnn", "putro_slim_rgc", "vgg11", "abn")
+"""Çelik's, Putro's and Hayashi's models: what the smoke and quick budgets allow. Yang's
+baselines (VGG19, MobileNet v1) are left out: from scratch on the 1,484 quick training faces
+both stay at the class prior for 12 epochs under either recipe (measured, see below)."""
+
+BENCH_MODELS_REAL = ("celik_cnn", "putro_slim", "putro_slim_rgc", "mobilenet_v2", "vgg11", "abn")
+"""Real data in one sitting on 2 cores: each single-network paper's main model and its
+baseline (Çelik's CNN; Slim, Slim + RGC and MobileNetV2; VGG11 and ABN), three seeds each,
+so the 2x2 table has error bars."""
+
+
+@dataclass(frozen=True)
+class BenchCfg:
+    """What notebook 10 holds equal across models (its budget is ``train_cfg("benchmark")``)."""
+
+    models: tuple[str, ...] = BENCH_MODELS
+    input_size: int = 96
+    seeds: tuple[int, ...] | None = None
+    """``None``: the profile's ``seeds``."""
+    train_per_class: int | None = None
+    """Cap on training faces per class, the same for every model (``None``: all)."""
+
+
+@dataclass(frozen=True)
+class NotebookCfg:
+    """The notebooks' choices that change with the profile, apart from training budgets
+    (``Profile.train``): sizes, which models, what is shipped. Each notebook reads its own."""
+
+    mask_whole_dataset: bool = False
+    """Notebook 01 masks every split of a real dataset with every method (cached for 02-10)."""
+    sample_photos: int | None = None
+    """Notebook 01: in-the-wild photos masked (``None``: all)."""
+    putro_models: tuple[str, ...] | None = None
+    """Notebook 03's trained models (``None``: all ten of Table 1)."""
+    putro_table_models: tuple[str, ...] | None = None
+    """Models in notebook 03's parameter/FLOP table (``None``: all ten)."""
+    putro_masks: str = "celik"
+    """Notebook 03's masking method (Putro's masks came from MaskTheFace, closest: template)."""
+    putro_input: int = 48
+    """Notebook 03's input side unless a model's ``TrainCfg.input_size`` says otherwise."""
+    putro_pretrain_epochs: int = 1
+    """Epochs on unmasked faces before the masked ones (Putro: 50 on KDEF)."""
+    putro_train_per_class: int | None = None
+    """Notebook 03's cap on training faces per class (``None``: the whole split)."""
+    yang_input: int = 64
+    yang_inpaint_input: int | None = None
+    """Approach 1's input side (``None``: ``yang_input``)."""
+    yang_backbone: str = "small"
+    """Approach 2's stage-2 feature extractor (``models/torch/yang.py``)."""
+    yang_heat_stride: int = 16
+    yang_gan_epochs: int | None = None
+    """Approach 1's inpainting GAN epochs (``None``: half the model's budget, at least 1)."""
+    yang_baselines: tuple[str, ...] = ("vgg19", "yang_mobilenet")
+    yang_heatmap_faces: int = 400
+    """Training faces behind the occlusion heat-map stage (each masked and unmasked)."""
+    hayashi_input: int = 64
+    ship_weights: str | None = None
+    """Notebook 06: ``"package"`` exports the best runs to ``maskfer_lib/weights`` (real
+    data only), ``"run_dir"`` to the run folder (tests), ``None`` ships nothing."""
+    cam_faces_per_class: int = 2
+    """Notebook 07's faces per class in the CAM galleries."""
+    time_everything: bool = False
+    """Notebook 08 times every model at every size end to end, XLA path included."""
+    demo_frames: int = 60
+
+
 @dataclass(frozen=True)
 class Profile:
     """How large every step of the compendium runs."""
@@ -56,6 +136,9 @@ class Profile:
     name: str
     synth_per_class: int
     """SynthFACS faces per class, all splits together (split 70/15/15 by identity)."""
+    real_per_class: int | None = None
+    """Cap on a real dataset's faces per class, all splits together (``None``: all of it);
+    small profiles take a few so a notebook on FER2013 finishes in their time."""
     image_size: int = 128
     """SynthFACS render size; models resize to their own input size."""
     synth_pose: str = "kdef"
@@ -71,12 +154,27 @@ class Profile:
     timing_rounds: int = 7
     """Interleaved rounds behind every speed ratio (``speed.latency.interleaved``), each of
     ``timing_runs // 4`` timed calls per model (at least 20)."""
+    timing_only: tuple[str, ...] | None = None
+    """``make bench`` times only these models, at the smallest size, without comparing
+    native Keras paths (``None``: what the command asks for)."""
+    timing_frames: int = 60
+    """640x480 frames behind each detector recall and integrated FPS."""
+    timing_detector_scales: tuple[float, ...] | None = None
+    """Detector downscales tried (one setting per detector and scale; ``None``: all)."""
+    demo_train_faces: int = 1500
+    """The demo's fallback classifier (no trained run): training faces, at most."""
+    demo_epochs: int | None = None
+    """... and its epochs (``None``: the model's budget in the profile)."""
     train_per_class: int | None = None
     """Cap on training faces per class in notebooks 04 and 05 (``None``: the whole split);
     the real profile uses it so that the multi-network notebooks fit its 2-hour budget."""
     mu_faces: int = 250
     """Training faces that become Hayashi's MU-dataset (each once unmasked, once masked):
     250 give the paper's "about 500" training images, in every profile."""
+    bench: BenchCfg = BenchCfg()
+    """Notebook 10's shared setup (``crosspaper.setup_for``)."""
+    notebook: NotebookCfg = NotebookCfg()
+    """The notebooks' other profile-dependent choices."""
     train: dict[str, TrainCfg] = field(default_factory=dict)
     default_train: TrainCfg = TrainCfg(epochs=1)
 
@@ -95,6 +193,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         synth_per_class=24,
+        real_per_class=24,
         synth_pose="frontal",
         image_size=64,
         seeds=(0,),
@@ -102,11 +201,27 @@ PROFILES: dict[str, Profile] = {
         timing_runs=20,
         timing_warmup=3,
         timing_rounds=3,
+        timing_only=("putro_slim_rgc", "mobilenet_v2"),
+        timing_frames=20,
+        timing_detector_scales=(0.5,),
+        demo_train_faces=64,
+        demo_epochs=1,
+        bench=BenchCfg(BENCH_MODELS_SMALL, input_size=32, train_per_class=8),
+        notebook=NotebookCfg(
+            sample_photos=4,
+            putro_models=("putro_slim_rgc",),
+            putro_train_per_class=10,
+            putro_table_models=("putro_slim", "putro_slim_rgc", "mobilenet_v2"),
+            ship_weights="run_dir",
+            cam_faces_per_class=1,
+            demo_frames=12,
+        ),  # fmt: skip
         default_train=_SMOKE_TRAIN,
     ),
     "quick": Profile(
         name="quick",
         synth_per_class=300,
+        real_per_class=300,
         synth_pose="frontal",
         image_size=128,
         seeds=(0, 1),
@@ -115,6 +230,13 @@ PROFILES: dict[str, Profile] = {
         # 1,000 (`make bench PROFILE=paper`). Notebook 08 took 401 s at 200 runs, 342 at 100.
         timing_runs=100,
         timing_warmup=10,
+        # The whole SynthFACS training split and one seed: at 120 faces per class and 8
+        # epochs all five models stayed within 15 points of chance (measured).
+        bench=BenchCfg(BENCH_MODELS_SMALL, input_size=48, seeds=(0,)),
+        # MobileNetV2 (the baseline Slim improves on) took 170 s for 30.5 % validation at
+        # 64 px in 12 epochs: out of the quick budget. Yang's VGG19 and MobileNet v1 stay at
+        # the class prior on these faces (see the budgets below).
+        notebook=NotebookCfg(putro_models=("putro_slim", "putro_slim_rgc"), yang_baselines=()),
         default_train=TrainCfg(epochs=12, batch_size=32, lr=1e-3),
         train={
             # Budgets measured on the quick SynthFACS split (1,484 training faces), modern
@@ -183,6 +305,17 @@ PROFILES: dict[str, Profile] = {
         timing_runs=100,
         timing_warmup=10,
         train_per_class=1500,
+        # Six models x two conditions x three seeds at 48x48 on 800 faces per class: ~25 min.
+        bench=BenchCfg(BENCH_MODELS_REAL, input_size=48, train_per_class=800),
+        # Putro's three on all 22.9k masked training faces (every other baseline meets them
+        # in notebook 10); one sitting has no minutes for Yang's VGG19 and MobileNet v1.
+        notebook=NotebookCfg(
+            mask_whole_dataset=True,
+            putro_models=("putro_slim", "putro_slim_rgc", "mobilenet_v2"),
+            yang_baselines=(),
+            yang_heatmap_faces=2000,
+            ship_weights="package",
+        ),  # fmt: skip
         default_train=TrainCfg(epochs=3, batch_size=64, lr=1e-3),
         train={
             # Notebooks 02 and 03 train on the whole masked training split (22.9k faces).
@@ -223,6 +356,19 @@ PROFILES: dict[str, Profile] = {
         kfolds=10,
         timing_runs=1000,
         timing_warmup=50,
+        notebook=NotebookCfg(
+            mask_whole_dataset=True,
+            putro_masks="template",
+            putro_input=128,
+            putro_pretrain_epochs=50,
+            yang_input=224,
+            yang_inpaint_input=128,
+            yang_gan_epochs=40,
+            yang_backbone="vgg19",
+            yang_heat_stride=8,
+            hayashi_input=224,
+            time_everything=True,
+        ),  # fmt: skip
         default_train=TrainCfg(epochs=100, batch_size=64, lr=1e-3, recipe="paper"),
         train={
             # Çelik & Gören: 250 epochs, Adam (paper Sec. 3); no batch size is given: 64.

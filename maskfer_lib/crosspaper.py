@@ -32,32 +32,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from maskfer_lib.config import Profile, TrainCfg
+from maskfer_lib.config import BENCH_MODELS, Profile, TrainCfg
 from maskfer_lib.models import build_model, get_spec
 from maskfer_lib.protocol import CONDITIONS
 from maskfer_lib.records import FaceDataset
-
-DEFAULT_MODELS = (
-    "celik_cnn",
-    "putro_slim",
-    "putro_slim_rgc",
-    "mobilenet_v2",
-    "shufflenet_v2",
-    "ghostnet",
-    "vgg11",
-    "abn",
-    "vgg19",
-    "yang_mobilenet",
-)
-QUICK_MODELS = ("celik_cnn", "putro_slim_rgc", "vgg11", "abn")
-"""Çelik's, Putro's and Hayashi's models: what the quick profile's time budget allows. Yang's
-baselines (VGG19, MobileNet v1) are left out of quick: from scratch on the 1,484 quick
-training faces both stay at the class prior for 12 epochs under either recipe (measured,
-see ``config.py``); the real and paper profiles train them."""
-REAL_MODELS = ("celik_cnn", "putro_slim", "putro_slim_rgc", "mobilenet_v2", "vgg11", "abn")
-"""Real data in one sitting on 2 cores: each paper's single-network main model and its
-baseline (Çelik's CNN; Slim, Slim + RGC and MobileNetV2; VGG11 and ABN), three seeds each,
-so the 2x2 table has error bars; the paper profile trains :data:`DEFAULT_MODELS`."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +45,7 @@ class BenchmarkSetup:
     input_size: int
     train: TrainCfg
     seeds: tuple[int, ...]
-    models: tuple[str, ...] = DEFAULT_MODELS
+    models: tuple[str, ...] = BENCH_MODELS
     train_per_class: int | None = None
     """Cap on training faces per class (small profiles), the same for every model."""
 
@@ -80,22 +58,16 @@ class BenchmarkSetup:
 
 
 def setup_for(profile: Profile) -> BenchmarkSetup:
-    """The benchmark's shared budget for a profile (``train_cfg("benchmark")``).
-
-    smoke: the four :data:`QUICK_MODELS` on a few faces per class. quick: the same four on
-    the whole SynthFACS training split and one seed (at 120 faces per class and 8 epochs all
-    five stayed within 15 points of chance, measured). real (FER2013 on 2 cores):
-    :data:`REAL_MODELS` at 48x48 on 800 training faces per class and three seeds, so six
-    models x two conditions x three seeds fit about 25 minutes. paper: :data:`DEFAULT_MODELS` at 96x96 on everything.
-    """
-    small = profile.name in ("smoke", "quick")
-    models = {"real": REAL_MODELS}.get(profile.name, QUICK_MODELS if small else DEFAULT_MODELS)
+    """The benchmark's shared setup for a profile: ``profile.bench`` (models, input size,
+    seeds, cap per class; ``config.py`` says why each profile has its own) and the budget
+    ``profile.train_cfg("benchmark")``."""
+    b = profile.bench
     return BenchmarkSetup(
-        input_size={"smoke": 32, "quick": 48, "real": 48}.get(profile.name, 96),
+        input_size=b.input_size,
         train=profile.train_cfg("benchmark"),
-        seeds=profile.seeds[:1] if profile.name == "quick" else profile.seeds,
-        models=models,
-        train_per_class={"smoke": 8, "real": 800}.get(profile.name),
+        seeds=b.seeds or profile.seeds,
+        models=b.models,
+        train_per_class=b.train_per_class,
     )
 
 

@@ -1389,9 +1389,9 @@ def load_dataset(
             ``synth_per_class`` and ``image_size``.
         seed: generation and split seed.
         max_per_class: for real datasets, ``"profile"`` caps each split's per-class count
-            in smoke/quick at ``synth_per_class`` x (0.7 train, 0.15 val/test), so a real
-            dataset costs what SynthFACS costs (``meta["subsampled_from"]`` records it);
-            ``None``, the paper or the real profile keeps everything; an int caps at that.
+            at the profile's ``real_per_class`` x (0.7 train, 0.15 val/test): in smoke and
+            quick a real dataset costs what SynthFACS costs (``meta["subsampled_from"]``
+            records it); ``None`` keeps everything; an int caps at that.
         size: resize real images on load (int or ``(H, W)``); default: the
             :data:`IMAGE_SIZE_ENV` environment variable, else none, and an ImageFolder of
             mixed image sizes raises :class:`MixedSizeError` naming two files. KDEF is
@@ -1448,7 +1448,7 @@ def load_dataset(
     _record_missing_classes(splits, f"{name} {d}")
     cap = max_per_class
     if cap == "profile":
-        cap = None if prof.name in ("paper", "real") else prof.synth_per_class
+        cap = prof.real_per_class
     if cap is not None:
         fr = {"train": 0.7, "val": 0.15, "test": 0.15}
         splits = {

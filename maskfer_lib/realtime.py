@@ -743,15 +743,16 @@ def train_small_model(
     config.seed_everything(seed)
     splits = data.load_dataset(dataset, data_dir, prof.name, seed)
     tr, va = splits["train"], splits["val"]
-    cap = max_train or (64 if prof.name == "smoke" else 1500)
+    cap = max_train or prof.demo_train_faces
     if len(tr) > cap:
         tr = tr.subset(np.random.default_rng(seed).choice(len(tr), cap, replace=False))
     shape = (size, size, models.get_spec(name).input_shape[2])
     base = prof.train_cfg(name)
     cfg = replace(
         base,
-        epochs=epochs or (1 if prof.name == "smoke" else base.epochs),
-        max_steps_per_epoch=2 if prof.name == "smoke" else base.max_steps_per_epoch,
+        epochs=epochs or prof.demo_epochs or base.epochs,
+        # A one-epoch demo model (smoke) takes two steps: seconds, not a classifier.
+        max_steps_per_epoch=2 if prof.demo_epochs == 1 else base.max_steps_per_epoch,
     )
     run = runs.train_and_record(
         name, tr, va, {"val": va}, cfg=cfg, class_names=tr.class_names, input_shape=shape,

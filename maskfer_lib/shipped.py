@@ -268,6 +268,17 @@ stage-1 heat map or an inpainter beside the crop) and Hayashi's networks in note
 (4 classes; FECN carries its MCN inside)."""
 
 
+def ship_destination(profile, dataset: str, run_dir: Path) -> Path | None:
+    """Where notebook 06 ships the best runs (``profile.notebook.ship_weights``): the
+    package's ``weights/`` for real data, the run folder in tests, nowhere otherwise."""
+    where = profile.notebook.ship_weights
+    if where == "package" and dataset != "synthfacs":
+        return WEIGHTS_DIR
+    if where == "run_dir":
+        return Path(run_dir) / "shipped"
+    return None
+
+
 def ship_best(run_dir, dataset: str, weights_dir: str | Path | None = None) -> list[dict]:
     """Export, for each of :data:`TASKS`, the finished run with the best validation accuracy
     as ``<dataset>_<task>``; returns one row per task (tasks with no finished run say so).

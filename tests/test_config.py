@@ -47,3 +47,21 @@ def test_smoke_figures_never_land_in_figures(monkeypatch):
 def test_env_overrides(tmp_path, monkeypatch):
     monkeypatch.setenv("MASKFER_RUNS", str(tmp_path / "runs"))
     assert config.runs_dir("smoke").is_relative_to(tmp_path)
+
+
+def test_the_library_reads_settings_not_profile_names():
+    # config.Profile carries every setting: no module outside config.py decides by the
+    # profile's name (which only labels outputs).
+    import re
+
+    from maskfer_lib.config import ROOT
+
+    pattern = re.compile(r"\.name\s*(?:==|!=|in\b)|\{\s*\"(?:smoke|quick|real|paper)\"\s*:")
+    hits = [
+        f"{p.relative_to(ROOT)}:{i}"
+        for p in sorted((ROOT / "maskfer_lib").rglob("*.py"))
+        if p.name != "config.py"
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line) and ("prof" in line or "profile" in line)
+    ]
+    assert not hits, f"read a Profile field instead of the name: {hits}"

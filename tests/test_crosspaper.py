@@ -61,7 +61,7 @@ def test_setups_hold_one_budget_per_profile():
     quick, paper = (crosspaper.setup_for(config.get_profile(p)) for p in ("quick", "paper"))
     assert set(quick.models) <= set(paper.models)
     # Every paper is represented in the paper profile; quick leaves out Yang's baselines,
-    # which do not learn from scratch on its 1,484 faces (crosspaper.QUICK_MODELS).
+    # which do not learn from scratch on its 1,484 faces (config.BENCH_MODELS_SMALL).
     assert {crosspaper.get_spec(m).paper for m in paper.models} == {
         "celik",
         "putro",

@@ -7,6 +7,7 @@ earlier ones (02-05) saved.
 
 import json
 import os
+import re
 import time
 
 import nbformat
@@ -168,3 +169,13 @@ def test_manifest_of_separate_runs_names_each_notebook_commit(tmp_path, monkeypa
     assert manifest["earlier_runs"][0]["seconds"] == first["notebooks"]["01_a"]
     assert "Earlier runs" in (tmp_path / "fig" / "manifest.md").read_text()
     assert manifest["total_seconds"] == pytest.approx(sum(manifest["notebooks"].values()), abs=0.2)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_read_settings_from_the_profile_not_its_name(path):
+    # config.Profile carries every setting; a notebook that branches on PROFILE's name
+    # hides a setting from config.py (print and labels may still name the profile).
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells[1:] if c.cell_type == "code")
+    branches = re.findall(r"PROFILE\s*(?:==|!=|in\b)|\.get\(PROFILE\b|\bif PROFILE\b", code)
+    assert not branches, f"{path.name} branches on the profile name: {branches}"

@@ -93,3 +93,13 @@ def test_shipped_weights_load_and_match_their_cards(name):
     assert shipped.verify(name) <= shipped.CHECK_ATOL
     for key in ("masked", "unmasked", "majority"):
         assert 0.0 <= meta["test_accuracy"][key] <= 1.0
+
+
+def test_ship_destination_follows_the_profile(tmp_path):
+    from maskfer_lib import config
+
+    real, smoke, quick = (config.get_profile(p) for p in ("real", "smoke", "quick"))
+    assert shipped.ship_destination(real, "fer2013", tmp_path) == shipped.WEIGHTS_DIR
+    assert shipped.ship_destination(real, "synthfacs", tmp_path) is None  # real data only
+    assert shipped.ship_destination(smoke, "synthfacs", tmp_path) == tmp_path / "shipped"
+    assert shipped.ship_destination(quick, "synthfacs", tmp_path) is None

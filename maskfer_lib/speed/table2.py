@@ -384,10 +384,12 @@ def integrated(
         ("hog", 0.5, {"upsample": 0}),
         ("hog", 0.33, {"upsample": 0}),
     ]
-    if profile.name == "smoke":
-        settings = [s for s in settings if s[1] == 0.5][:1] + [
-            s for s in settings if s[0] == "hog" and s[1] == 0.5
-        ]
+    if profile.timing_detector_scales:  # the first setting of each detector at each scale
+        first = {}
+        for kind, scale, kw in settings:
+            if scale in profile.timing_detector_scales:
+                first.setdefault((kind, scale), (kind, scale, kw))
+        settings = list(first.values())
     det_rows, detectors = [], {}
     for kind, scale, kw in settings:
         label = f"{kind} x{scale:g} " + " ".join(f"{k}={v}" for k, v in kw.items())
@@ -570,11 +572,11 @@ def run_bench(
             TABLE2_MODELS if m == "table2" else TABLE2_MODELS + OTHER_MODELS if m == "all" else [m]
         )
     names = list(dict.fromkeys(names))
-    if prof.name == "smoke":
-        names, sizes = [n for n in names if n in (REFERENCE, "mobilenet_v2")], [min(sizes)]
+    if prof.timing_only:
+        names, sizes = [n for n in names if n in prof.timing_only], [min(sizes)]
         if not names:
             raise ValueError(
-                f"the smoke profile times only {REFERENCE} and mobilenet_v2; none of "
+                f"the {prof.name} profile times only {', '.join(prof.timing_only)}; none of "
                 f"{list(models)} is one of them (use --profile quick for other models)"
             )
     import tensorflow as tf
@@ -601,7 +603,7 @@ def run_bench(
 
     paths, path_rows = {}, []
     for size in sizes:
-        if prof.name == "smoke":  # seconds, not a measurement: skip the path comparison
+        if prof.timing_only:  # seconds, not a measurement: skip the path comparison
             paths[size] = "tf.function"
             continue
         paths[size], rows = choose_keras_path(size, runs=max(20, runs // 4), skip=skip_paths)
@@ -658,7 +660,7 @@ def run_bench(
             prof,
             threads,
             runs,
-            frames or (20 if prof.name == "smoke" else 60),
+            frames or prof.timing_frames,
             classifier_sizes=tuple(sizes),
         )
         save_table(res["detectors"], out, "timing_detectors")
