@@ -19,12 +19,13 @@ upper face (see :func:`upper_face_region`) and how much on the mask.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+from maskfer_lib.models import framework_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,15 +38,13 @@ METHODS = ("gradcam", "gradcam++", "scorecam", "eigencam")
 
 
 def is_torch_model(model) -> bool:
-    """True for a ``torch.nn.Module`` (checked without importing torch)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
+    """True for a ``torch.nn.Module`` (``models.framework_of``; imports nothing)."""
+    return framework_of(model, strict=False) == "torch"
 
 
 def is_keras_model(model) -> bool:
-    """True for a Keras model (checked without importing TensorFlow)."""
-    keras = sys.modules.get("keras")
-    return keras is not None and isinstance(model, keras.Model)
+    """True for a Keras model (``models.framework_of``; imports nothing)."""
+    return framework_of(model, strict=False) == "keras"
 
 
 def _check_method(method: str) -> str:

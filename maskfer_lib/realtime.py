@@ -631,7 +631,8 @@ def load_classifier(
 ):
     """(model, input_shape, end_to_end classify) for a registry model, trained or not."""
     from maskfer_lib import models
-    from maskfer_lib.speed.latency import framework, make_classifier, set_threads
+    from maskfer_lib.models import framework_of
+    from maskfer_lib.speed.latency import make_classifier, set_threads
 
     spec = models.get_spec(name)
     set_threads(threads)
@@ -651,7 +652,7 @@ def load_classifier(
             else (input_size, input_size, spec.input_shape[2])
         )
         model = models.build_model(name, input_shape=shape)
-    if framework(model) == "keras":
+    if framework_of(model) == "keras":
         shape = tuple(int(v) for v in model.inputs[0].shape[1:])
     else:
         size = input_size or spec.input_shape[0]
@@ -710,11 +711,11 @@ def model_input_shape(model, name: str, hint=None) -> tuple[int, int, int]:
     """(H, W, C) a loaded model takes: ``hint``, the Keras input, ``model.input_shape``
     (torch models here record it), else the registry default."""
     from maskfer_lib import models
-    from maskfer_lib.speed.latency import framework
+    from maskfer_lib.models import framework_of
 
     if hint:
         return tuple(int(v) for v in hint)
-    if framework(model) == "keras":
+    if framework_of(model) == "keras":
         return tuple(int(v) for v in model.inputs[0].shape[1:])
     for sub in model.modules():  # the model or a part of it (FECN's MCN) may record it
         if getattr(sub, "input_shape", None):

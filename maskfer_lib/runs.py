@@ -160,7 +160,7 @@ def train_and_record(
         summary_extra: stored in ``summary.json`` (e.g. ``dataset``, ``profile``, ``task``).
     """
     from maskfer_lib import train as trainer
-    from maskfer_lib.models import build_model, count_params, get_spec, list_models
+    from maskfer_lib.models import build_model, count_params, framework_of, get_spec, list_models
 
     if not tests:
         raise ValueError("train_and_record needs at least one test set in `tests`")
@@ -214,7 +214,7 @@ def train_and_record(
                     run_dir, run_name, s.y, p, class_names, split=split, extra_cols=extra
                 )
     seconds = time.perf_counter() - t0
-    fw = trainer.framework_of(model)
+    fw = framework_of(model)
     params = count_params(model)
     if run_dir is not None:
         per_test = {}

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from maskfer_lib.models import framework_of
+
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Where shipped ONNX files and their JSON cards live (inside the package)."""
 
@@ -159,7 +161,7 @@ def export_weights(
     d = _dir(weights_dir)
     d.mkdir(parents=True, exist_ok=True)
     shape = tuple(int(v) for v in input_shape)
-    fw = train.framework_of(model)
+    fw = framework_of(model)
     path = export_onnx(model, d / f"{name}.onnx", shape, batch=None)
     size = path.stat().st_size
     if size > MAX_BYTES:

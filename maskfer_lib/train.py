@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -52,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from maskfer_lib import distributed
+from maskfer_lib.models import framework_of
 from maskfer_lib.recipe import Recipe, get_recipe
 from maskfer_lib.streaming import is_stream
 
@@ -71,26 +71,6 @@ _EPS = 1e-7
 
 
 # --------------------------------------------------------------------------- framework
-
-
-def framework_of(model) -> str:
-    """``"torch"`` for a ``torch.nn.Module``, ``"keras"`` for a Keras model.
-
-    Looks only at already-imported modules: a torch model cannot exist without torch having
-    been imported, so nothing heavy is imported here.
-    """
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return "torch"
-    keras = sys.modules.get("keras")
-    if keras is not None and isinstance(model, keras.Model):
-        return "keras"
-    raise TypeError(
-        f"fit/predict_proba need a torch.nn.Module or a keras.Model, got {type(model).__name__}"
-    )
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 class NonFiniteInputError(ValueError, FloatingPointError):

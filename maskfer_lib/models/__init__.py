@@ -11,6 +11,7 @@ importing the registry imports neither TensorFlow nor torch.
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
 
 
@@ -312,6 +313,27 @@ def set_keras_bn_momentum(model, momentum: float = KERAS_BN_MOMENTUM) -> int:
             layer.momentum = momentum
             n += 1
     return n
+
+
+def framework_of(model, strict: bool = True) -> str | None:
+    """``"torch"`` for a ``torch.nn.Module``, ``"keras"`` for a Keras model.
+
+    Looks only at modules already imported (a model cannot exist before its framework is),
+    so nothing heavy is imported here. Anything else raises ``TypeError``, or gives ``None``
+    with ``strict=False``.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        return "torch"
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(model, keras.Model):
+        return "keras"
+    if not strict:
+        return None
+    raise TypeError(
+        f"cannot tell the framework of {type(model).__name__}: expected a torch.nn.Module or a "
+        "keras.Model"
+    )
 
 
 def count_params(model) -> int:

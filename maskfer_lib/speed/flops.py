@@ -21,19 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
-
-def _framework(model) -> str:
-    """'keras' or 'torch', from the model's class hierarchy (no heavy import needed)."""
-    for cls in type(model).__mro__:
-        mod = cls.__module__ or ""
-        if mod.startswith(("keras", "tf_keras", "tensorflow")):
-            return "keras"
-        if mod.startswith("torch"):
-            return "torch"
-    raise TypeError(
-        f"count_flops: cannot tell the framework of {type(model).__name__}; "
-        "pass a keras.Model or a torch.nn.Module"
-    )
+from maskfer_lib.models import framework_of
 
 
 def count_flops(model, input_shape: Sequence[int] | None = None) -> int:
@@ -49,7 +37,7 @@ def count_flops(model, input_shape: Sequence[int] | None = None) -> int:
     Returns:
         The total floating-point operations as an int.
     """
-    fw = _framework(model)
+    fw = framework_of(model)
     if fw == "keras":
         return keras_flops(model, input_shape)
     return torch_flops(model, input_shape)

@@ -43,7 +43,8 @@ import cv2
 import numpy as np
 
 from maskfer_lib.envreport import cpu_count, cpu_model  # noqa: F401 - re-exported for timing tables
-from maskfer_lib.explain import is_keras_model, is_torch_model, wrap_logits
+from maskfer_lib.explain import wrap_logits
+from maskfer_lib.models import framework_of
 
 ONNX_ATOL = 1e-4
 """ONNX outputs must match the native model within this absolute tolerance."""
@@ -195,20 +196,11 @@ def speed_ratios(rounds, reference: str):
 # --------------------------------------------------------------------------- predictors
 
 
-def framework(model) -> str:
-    """'keras' or 'torch'."""
-    if is_keras_model(model):
-        return "keras"
-    if is_torch_model(model):
-        return "torch"
-    raise TypeError(f"expected a Keras model or torch.nn.Module, got {type(model).__name__}")
-
-
 def input_shape_of(model, input_shape: Sequence[int] | None = None) -> tuple[int, int, int]:
     """(H, W, C) of one sample: given, or the Keras model's own input shape."""
     if input_shape is not None:
         return tuple(int(v) for v in input_shape)
-    if is_keras_model(model):
+    if framework_of(model, strict=False) == "keras":
         return tuple(int(v) for v in model.inputs[0].shape[1:])
     raise ValueError("input_shape=(H, W, C) is required for torch models")
 
@@ -290,7 +282,7 @@ def _torch_paths(model, shape) -> dict[str, Callable[[], Callable]]:
 
 def to_native_input(model, x: np.ndarray):
     """An (N, H, W, C) float32 numpy batch as the model's framework tensor (NCHW for torch)."""
-    if framework(model) == "keras":
+    if framework_of(model) == "keras":
         import tensorflow as tf
 
         return tf.convert_to_tensor(x, tf.float32)
@@ -301,13 +293,15 @@ def to_native_input(model, x: np.ndarray):
 
 def native_paths(model) -> list[str]:
     """Names of the honest native paths for ``model``'s framework."""
-    return list((_keras_paths if framework(model) == "keras" else _torch_paths)(model, (1, 1, 1)))
+    return list(
+        (_keras_paths if framework_of(model) == "keras" else _torch_paths)(model, (1, 1, 1))
+    )
 
 
 def native_fn(model, input_shape=None, path: str | None = None) -> Callable:
     """Build one native path (default :func:`default_native_path`): tensor -> numpy."""
     shape = input_shape_of(model, input_shape)
-    builders = (_keras_paths if framework(model) == "keras" else _torch_paths)(model, shape)
+    builders = (_keras_paths if framework_of(model) == "keras" else _torch_paths)(model, shape)
     path = path or default_native_path(model)
     if path not in builders:
         raise ValueError(f"unknown native path {path!r}; choose one of {list(builders)}")
@@ -316,7 +310,7 @@ def native_fn(model, input_shape=None, path: str | None = None) -> Callable:
 
 def default_native_path(model) -> str:
     """The native path used when none is chosen: compiled ``tf.function`` / ``inference_mode``."""
-    return "tf.function" if framework(model) == "keras" else "inference_mode"
+    return "tf.function" if framework_of(model) == "keras" else "inference_mode"
 
 
 def choose_native_path(
@@ -354,7 +348,7 @@ def export_onnx(model, path: str | Path, input_shape=None, batch: int | None = 1
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     shape = input_shape_of(model, input_shape)
-    if framework(model) == "keras":
+    if framework_of(model) == "keras":
         import tensorflow as tf
 
         spec = [tf.TensorSpec((batch, *shape), tf.float32, name="input")]
@@ -442,7 +436,7 @@ def ort_runner(session) -> Callable[[np.ndarray], np.ndarray]:
 
 def native_layout(model, x: np.ndarray) -> np.ndarray:
     """NHWC numpy in the layout the exported ONNX graph takes (NCHW for torch)."""
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if framework(model) == "torch" else x
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if framework_of(model) == "torch" else x
 
 
 def verify_onnx(

@@ -128,8 +128,9 @@ def time_models(
 
     from maskfer_lib import models
     from maskfer_lib.config import cache_dir
+    from maskfer_lib.models import framework_of
     from maskfer_lib.speed.flops import count_flops
-    from maskfer_lib.speed.latency import benchmark_model, framework
+    from maskfer_lib.speed.latency import benchmark_model
 
     onnx_dir = Path(onnx_dir or cache_dir() / "onnx")
     rows = []
@@ -145,7 +146,7 @@ def time_models(
         except (ImportError, AttributeError, ValueError) as err:
             print(f"skip {name} at {size}: {type(err).__name__}: {err}")
             continue
-        fw = framework(model)
+        fw = framework_of(model)
         path = keras_paths.get(size) if fw == "keras" else None
         t0 = time.perf_counter()
         res = benchmark_model(
