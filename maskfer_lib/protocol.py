@@ -105,6 +105,27 @@ def two_by_two(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def rows_from_runs(model: str, runs_by_condition: dict, seed: int = 0) -> pd.DataFrame:
+    """The :func:`two_by_two` rows of one model trained once per condition.
+
+    ``runs_by_condition`` maps ``"unmasked"``/``"masked"`` (the training faces) to a
+    ``runs.Run`` scored on ``test_unmasked`` and ``test_masked`` (the same faces), as the
+    multi-stage models of notebooks 04 and 05 are trained; notebook 10's single networks
+    come from ``crosspaper.run_benchmark`` instead.
+    """
+    rows = []
+    for train, run in runs_by_condition.items():
+        for test in CONDITIONS:
+            key = f"test_{test}"
+            if key not in run.results:
+                raise ValueError(f"{model}'s {train}-trained run has no {key!r} result")
+            r = run.results[key]
+            rows.append({"model": model, "train": train, "test": test, "seed": seed,
+                         "accuracy": r.accuracy, "accuracy_lo": r.accuracy_lo,
+                         "accuracy_hi": r.accuracy_hi})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def readable(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`two_by_two`'s table for a reader: each cell as ``"acc [lo, hi]"`` in percent
     (``± std`` over seeds where there are several), each difference in points with its

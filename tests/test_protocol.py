@@ -104,3 +104,27 @@ def test_confusion_shifts_take_each_models_uu_and_mm_rows():
     )  # fmt: skip
     table = protocol.confusion_shifts(rows, ("a", "b"), top=1)
     assert table.model.tolist() == ["m"] and table.change.iloc[0] == pytest.approx(0.4)
+
+
+def test_rows_from_two_runs_fill_all_four_cells():
+    from types import SimpleNamespace
+
+    from maskfer_lib.evaluate import evaluate
+
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    onehot = np.eye(2)[y]
+
+    def run(acc_m, acc_u):  # a Run-like object: results per test set
+        def res(acc):
+            p = onehot.copy()
+            p[: int(round((1 - acc) * len(y)))] = 1 - p[: int(round((1 - acc) * len(y)))]
+            return evaluate(y, p, ("a", "b"))
+
+        return SimpleNamespace(results={"test_masked": res(acc_m), "test_unmasked": res(acc_u)})
+
+    rows = protocol.rows_from_runs("fecn", {"masked": run(0.75, 0.5), "unmasked": run(0.25, 1.0)})
+    table = protocol.two_by_two(rows).iloc[0]
+    assert (table["M→M"], table["M→U"], table["U→M"], table["U→U"]) == (0.75, 0.5, 0.25, 1.0)
+    assert table["cost_of_mask"] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="masked-trained run has no 'test_unmasked' result"):
+        protocol.rows_from_runs("x", {"masked": SimpleNamespace(results={})})
