@@ -72,3 +72,35 @@ def param_table(names=PUTRO_MODELS, sizes=(48, 128), num_classes: int = 7):
     cols += [f"gflops_{s}" for s in sizes] + ["paper_gflops"]
     cols += [f"gflops_diff_pct_{s}" for s in sizes] + ["note"]
     return pd.DataFrame(rows)[cols]
+
+
+def putro_table1(trained: dict, costs):
+    """Table 1's analogue: per trained run (``{name: runs.Run}`` scored on ``masked`` and
+    ``unmasked``), accuracy beside its majority baseline and Putro's M-KDEF accuracy,
+    parameters and GFLOPs beside the paper's (``costs`` is :func:`param_table`'s table)."""
+    import pandas as pd
+
+    from maskfer_lib.models import get_spec
+    from maskfer_lib.papers.putro import TABLE1_ACCURACY_MKDEF
+
+    cost = costs.set_index("model")
+    rows = []
+    for name, run in trained.items():
+        spec = get_spec(name)
+        masked = run.results["masked"]
+        rows.append(
+            {
+                "model": name,
+                "acc_masked": masked.accuracy,
+                "majority_masked": masked.majority,
+                "acc_unmasked": run.accuracy("unmasked"),
+                "paper_acc_mkdef": TABLE1_ACCURACY_MKDEF[name],
+                "params_trained": run.params,
+                "params_full": cost.loc[name, "params"] if name in cost.index else None,
+                "paper_params": spec.paper_params,
+                "gflops_48": cost.loc[name, "gflops_48"] if name in cost.index else None,
+                "paper_gflops": spec.paper_gflops,
+                "train_s": run.seconds,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -32,19 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-# Putro et al., Table 2 (Intel Core i7-6700T, Keras): FPS classification, FPS integrated.
-PAPER_TABLE2_FPS = {
-    "mobilenet_v1": (168.15, 57.19),
-    "mobilenet_v2": (124.64, 51.72),
-    "mobilenet_v3": (110.38, 48.51),
-    "shufflenet_v1": (192.20, 60.15),
-    "shufflenet_v2": (109.54, 48.19),
-    "vgg16": (78.04, 41.69),
-    "resnet18": (123.35, 51.08),
-    "ghostnet": (123.12, 50.60),
-    "putro_slim_rgc": (203.73, 61.30),
-}
-PAPER_CPU = "Intel Core i7-6700T @ 2.80GHz"
+from maskfer_lib.papers import putro
+
+PAPER_TABLE2_FPS = putro.TABLE2_FPS
+"""Putro et al., Table 2 (Keras): FPS classification, FPS integrated (``papers.putro``)."""
+PAPER_CPU = putro.TABLE2_CPU
 REFERENCE = "putro_slim_rgc"
 FACE_PX = (150, 300)
 """Side (px) of the pasted SynthFACS render in the 640x480 test frames (the face is ~60 %)."""
