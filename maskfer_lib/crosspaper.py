@@ -46,20 +46,20 @@ class BenchmarkSetup:
     train: TrainCfg
     seeds: tuple[int, ...]
     models: tuple[str, ...] = BENCH_MODELS
-    train_per_class: int | None = None
-    """Cap on training faces per class (small profiles), the same for every model."""
+    train_faces: int | None = None
+    """Training faces, the same for every model, in the split's class proportions."""
 
     def tag(self) -> str:
         """A folder name that changes whenever the shared budget does (results are cached)."""
         t = self.train
-        cap = self.train_per_class or "all"
+        n = self.train_faces or "all"
         # "_2x2": each result holds both test conditions (older folders held one).
-        return f"{self.input_size}px_e{t.epochs}_b{t.batch_size}_lr{t.lr:g}_cap{cap}_2x2"
+        return f"{self.input_size}px_e{t.epochs}_b{t.batch_size}_lr{t.lr:g}_n{n}_2x2"
 
 
 def setup_for(profile: Profile) -> BenchmarkSetup:
     """The benchmark's shared setup for a profile: ``profile.bench`` (models, input size,
-    seeds, cap per class; ``config.py`` says why each profile has its own) and the budget
+    seeds, training faces; ``config.py`` says why each profile has its own) and the budget
     ``profile.train_cfg("benchmark")``."""
     b = profile.bench
     return BenchmarkSetup(
@@ -67,7 +67,7 @@ def setup_for(profile: Profile) -> BenchmarkSetup:
         train=profile.train_cfg("benchmark"),
         seeds=b.seeds or profile.seeds,
         models=b.models,
-        train_per_class=b.train_per_class,
+        train_faces=b.train_faces,
     )
 
 
@@ -97,10 +97,10 @@ def run_one(
     splits = splits_by_condition[condition]
     train_ds, val_ds = splits["train"], splits["val"]
     tests = {c: s["test"] for c, s in splits_by_condition.items()}
-    if setup.train_per_class:
-        from maskfer_lib.data import cap_per_class
+    if setup.train_faces:
+        from maskfer_lib.data import subsample
 
-        train_ds = cap_per_class(train_ds, setup.train_per_class, seed)
+        train_ds = subsample(train_ds, setup.train_faces, seed)
     cfg = replace(setup.train, width_mult=width_mult, dropout=dropout)
     run = train_and_record(
         name, train_ds, val_ds, tests, cfg=cfg, class_names=train_ds.class_names,

@@ -1119,6 +1119,23 @@ def cap_per_class(ds: FaceDataset, cap: int, seed: int = 0) -> FaceDataset:
     return out
 
 
+def subsample(ds: FaceDataset, n: int, seed: int = 0) -> FaceDataset:
+    """``n`` faces of ``ds`` drawn with ``seed`` in the dataset's own class proportions
+    (stratified; order kept), so a smaller training set keeps the class priors the test split
+    has. Records the original size in ``meta["subsampled_from"]``; ``ds`` itself when it
+    holds at most ``n`` faces."""
+    if len(ds) <= n:
+        return ds
+    from sklearn.model_selection import train_test_split
+
+    idx, _ = train_test_split(
+        np.arange(len(ds)), train_size=int(n), stratify=ds.labels, random_state=seed
+    )
+    out = ds.subset(np.sort(idx))
+    out.meta = {**out.meta, "subsampled_from": len(ds)}
+    return out
+
+
 def _complete_splits(parts: dict, seed: int, val_frac: float = 0.15, test_frac: float = 0.15):
     """Carve missing val/test splits out of train (identity-disjoint where possible).
 

@@ -69,7 +69,7 @@ def test_setups_hold_one_budget_per_profile():
         "hayashi",
     }
     assert {crosspaper.get_spec(m).paper for m in quick.models} == {"celik", "putro", "hayashi"}
-    assert paper.train_per_class is None and quick.input_size < paper.input_size
+    assert paper.train_faces is None and quick.input_size < paper.input_size
 
 
 def _tiny_splits(n=6, size=32):
@@ -127,10 +127,10 @@ def test_real_setup_meets_three_papers_with_seeds():
     assert {"celik_cnn", "putro_slim_rgc", "mobilenet_v2", "vgg11", "abn"} <= set(setup.models)
     assert {crosspaper.get_spec(m).paper for m in setup.models} == {"celik", "putro", "hayashi"}
     assert len(setup.seeds) >= 3  # mean ± std over seeds (issue 15)
-    assert setup.input_size == 48 and setup.train_per_class == 800
+    assert setup.input_size == 48 and setup.train_faces == 5600
     assert all(real.train_cfg(m).max_steps_per_epoch is None for m in setup.models)
     # The notebooks 04/05 cap is set, and every model has an explicit real budget.
-    assert real.train_per_class and all(m in real.train for m in setup.models if m != "celik_cnn")
+    assert real.train_faces and all(m in real.train for m in setup.models if m != "celik_cnn")
 
 
 def test_per_class_drop_is_masked_minus_unmasked_f1():

@@ -509,3 +509,14 @@ def test_cap_per_class_keeps_at_most_cap_of_each_class():
     assert np.bincount(capped.labels).tolist() == [3, 2, 3]
     assert capped.meta["subsampled_from"] == 16
     assert np.array_equal(capped.labels, data.cap_per_class(ds, 3, seed=1).labels)
+
+
+def test_subsample_keeps_the_class_proportions():
+    from maskfer_lib.records import FaceDataset
+
+    labels = np.r_[np.zeros(600, int), np.ones(300, int), np.full(100, 2)]
+    ds = FaceDataset(np.zeros((1000, 4, 4, 1), np.uint8), labels, ("a", "b", "c"))
+    out = data.subsample(ds, 200, seed=1)
+    assert len(out) == 200 and out.meta["subsampled_from"] == 1000
+    assert np.bincount(out.labels).tolist() == [120, 60, 20]  # 60 / 30 / 10 %, as in ds
+    assert data.subsample(ds, 5000) is ds
