@@ -125,7 +125,11 @@ def datasets_present(data_dir: str | Path | None = None) -> pd.DataFrame:
 
 
 def git_commit() -> str:
-    """HEAD's hash, with ``+uncommitted-changes`` when tracked files differ from it."""
+    """HEAD's hash, with ``+uncommitted-changes`` when tracked files differ from it.
+
+    The notebooks' own outputs (``figures/``, ``maskfer_lib/weights/``) do not count: a run
+    that regenerates committed figures rewrites them, and the code that ran is still HEAD's.
+    """
     import subprocess
 
     try:
@@ -133,7 +137,16 @@ def git_commit() -> str:
             ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)figures",
+                ":(exclude)maskfer_lib/weights",
+            ],  # fmt: skip
             cwd=ROOT,
             capture_output=True,
             text=True,
