@@ -147,7 +147,8 @@ def export_weights(
         input_shape: (H, W, C) the model takes.
         trained_on: a description of the training data (e.g. "FER2013 train, Çelik masks").
         profile: the profile it was trained in.
-        test_accuracy: e.g. ``{"masked": 0.55, "unmasked": 0.6, "majority": 0.25}``.
+        test_accuracy: e.g. ``{"masked": 0.55, "unmasked": 0.6, "majority_masked": 0.25,
+            "majority_unmasked": 0.25}`` (each accuracy beside its split's majority class).
         extra: stored in the card as they are (e.g. ``model_name``, ``epochs``).
 
     The export is checked before the card is written: the ONNX probabilities on three
