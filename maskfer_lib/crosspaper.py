@@ -284,10 +284,13 @@ def measure_speed(models, input_size: int, num_classes: int, profile: Profile) -
 
 
 def plot_accuracy_vs_speed(
-    table: pd.DataFrame, title: str | None = None, chance: float | None = None
+    table: pd.DataFrame,
+    title: str | None = None,
+    chance: float | None = None,
+    majority: float | None = None,
 ):
     """Masked accuracy (mean ± std over seeds) against batch-1 FPS, one point per model;
-    ``chance`` (a fraction) draws the chance level."""
+    ``chance`` and ``majority`` (fractions) draw the chance level and the majority class."""
     import matplotlib.pyplot as plt
 
     colours = {
@@ -307,16 +310,20 @@ def plot_accuracy_vs_speed(
             label=paper,
             capsize=3,
         )
-        for _, r in g.iterrows():
-            ax.annotate(
-                r.model,
-                (r.fps, 100 * r.acc_masked_mean),
-                textcoords="offset points",
-                xytext=(5, 4),
-                fontsize=8,
-            )
+    # Labels alternate above and below their points (in FPS order), so neighbours that run
+    # at about the same speed do not print over each other.
+    for i, (_, r) in enumerate(table.sort_values("fps").iterrows()):
+        ax.annotate(
+            r.model,
+            (r.fps, 100 * r.acc_masked_mean),
+            textcoords="offset points",
+            xytext=(5, 4 if i % 2 == 0 else -11),
+            fontsize=8,
+        )
     if chance:
         ax.axhline(100 * chance, color="gray", ls=":", lw=1, label="chance")
+    if majority:
+        ax.axhline(100 * majority, color="tab:red", ls="--", lw=1, label="majority class")
     ax.set_xscale("log")
     ax.set_xlabel("frames per second (batch 1, CPU, log scale)")
     ax.set_ylabel("accuracy on masked test faces (%)")

@@ -141,3 +141,15 @@ def test_per_class_drop_is_masked_minus_unmasked_f1():
     assert drop.loc["b", "x"] == pytest.approx(0.5 - 0.6)
     with pytest.raises(ValueError, match="per-class"):
         crosspaper.per_class_drop(table.drop(columns=[c for c in table if c.startswith("f1_")]))
+
+
+def test_accuracy_vs_speed_draws_the_baselines_and_keeps_labels_apart():
+    table = pd.DataFrame(
+        {"model": ["a", "b", "c"], "paper": ["putro", "putro", "celik"], "fps": [100, 101, 500],
+         "acc_masked_mean": [0.3, 0.3, 0.4], "acc_masked_std": [0.01, 0.01, np.nan]}
+    )  # fmt: skip
+    fig = crosspaper.plot_accuracy_vs_speed(table, chance=1 / 7, majority=0.25)
+    ax = fig.axes[0]
+    assert {line.get_label() for line in ax.lines} >= {"chance", "majority class"}
+    offsets = {t.get_text(): t.xyann[1] for t in ax.texts}
+    assert offsets["a"] != offsets["b"]  # the two at ~100 FPS are labelled apart
