@@ -105,11 +105,12 @@ class ImageFolderStream:
         a ``DataLoader`` with ``workers`` processes (0: in this process)."""
         from torch.utils.data import DataLoader
 
+        # The stream is itself a map-style dataset: stream[i] decodes image i.
         loader = DataLoader(
-            _Items(self),
+            self,
             batch_sampler=[list(map(int, b)) for b in batches],
             num_workers=workers,
-            collate_fn=_stack,
+            collate_fn=np.stack,
             pin_memory=pin_memory,
             persistent_workers=False,
         )
@@ -139,23 +140,6 @@ class ImageFolderStream:
         """Iterate the :meth:`tf_dataset` batches as numpy arrays."""
         for xb in self.tf_dataset(batches):
             yield xb.numpy()
-
-
-class _Items:
-    """A map-style torch dataset over a stream's images (one decoded image per index)."""
-
-    def __init__(self, stream: ImageFolderStream):
-        self.stream = stream
-
-    def __len__(self) -> int:
-        return len(self.stream)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        return self.stream.load(i)
-
-
-def _stack(items) -> np.ndarray:
-    return np.stack(items)
 
 
 def is_stream(x) -> bool:
