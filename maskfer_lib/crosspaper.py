@@ -155,6 +155,39 @@ def peer_rows(tests: dict[str, FaceDataset], names=None) -> list[dict]:
     return rows
 
 
+def shipped_rows(tests: dict[str, FaceDataset], names=None) -> list[dict]:
+    """This package's shipped models (``shipped.available()`` unless ``names``) scored on each
+    test condition, as benchmark rows (train ``"masked"``: notebooks 02-05 train on masked
+    FER2013). Only models whose classes are the test split's, in any order, are scored."""
+    from maskfer_lib import shipped
+    from maskfer_lib.evaluate import evaluate
+
+    rows = []
+    for name in names if names is not None else shipped.available():
+        meta = shipped.card(name)
+        order = list(meta["class_names"])
+        for test, ds in tests.items():
+            if sorted(order) != sorted(ds.class_names):
+                continue
+            probs = shipped.predict(ds.images, name)[:, [order.index(c) for c in ds.class_names]]
+            res = evaluate(ds.labels, probs, ds.class_names)
+            rows.append(
+                {
+                    "model": f"shipped:{name}",
+                    "paper": "shipped",
+                    "framework": "onnx",
+                    "train": "masked",
+                    "test": test,
+                    "seed": 0,
+                    "recipe": f"{meta.get('model_name')}, {meta.get('profile')} profile",
+                    "params": None,
+                    "input_shape": [meta["input"]["size"]] * 2 + [meta["input"]["channels"]],
+                    **_scores(res),
+                }
+            )
+    return rows
+
+
 def _scores(res) -> dict:
     # What a benchmark row keeps of an EvalResult: its summary, size and confusion counts.
     return {**res.summary(), "n_test": res.n, "confusion": res.confusion.tolist()}

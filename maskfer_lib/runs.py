@@ -92,6 +92,19 @@ class Run:
         return out
 
 
+def masked_vs_unmasked_tests(masked_x, unmasked_x) -> dict[str, Split]:
+    """The test splits of a masked (1) / unmasked (0) classifier from the same test faces
+    with and without masks: each condition alone (one class, so its majority baseline is
+    100 %) and ``test_both``, the two together (majority 50 %: the one to read)."""
+    masked_x, unmasked_x = np.asarray(masked_x), np.asarray(unmasked_x)
+    ones, zeros = np.ones(len(masked_x), int), np.zeros(len(unmasked_x), int)
+    return {
+        "test_masked": Split(masked_x, ones),
+        "test_unmasked": Split(unmasked_x, zeros),
+        "test_both": Split(np.concatenate([masked_x, unmasked_x]), np.r_[ones, zeros]),
+    }
+
+
 def as_split(data, input_shape=None) -> Split:
     """A :class:`Split` from a Split, an ``(x, y)`` pair, or a FaceDataset resized to
     ``input_shape`` (H, W, C) by ``data.to_model_input``."""

@@ -237,7 +237,9 @@ def export_run(
             f"{paths['summary.json']} has no class_names (written before they were recorded); "
             "rerun its notebook: the finished training is reloaded, not repeated"
         )
-    shape = tuple(summary["input_shape"])
+    model = train.load_model(folder / fit_meta["checkpoint"])
+    # A two-stage model trained on crops + a precomputed map ships taking the crop alone.
+    shape = tuple(getattr(model, "crop_shape", summary["input_shape"]))
     if len(shape) != 3 or shape[2] not in (1, 3):
         raise ValueError(
             f"{folder.name} takes input {shape}, not a face crop (H, W, 1 or 3): it cannot be "
@@ -250,7 +252,6 @@ def export_run(
     ]
     accuracy = {t: summary[f"accuracy_{t}"] for t in tests}
     accuracy.update({f"majority_{t}": summary[f"majority_{t}"] for t in tests})
-    model = train.load_model(folder / fit_meta["checkpoint"])
     return export_weights(
         model, name, class_names=summary["class_names"], input_shape=shape,
         trained_on=trained_on, profile=summary.get("profile", ""), test_accuracy=accuracy,
@@ -262,13 +263,14 @@ def export_run(
 
 TASKS: dict[str, tuple[str, ...]] = {
     "7class": ("celik_cnn", "putro_slim", "putro_slim_rgc", "mobilenet_v2"),
-    "3class": ("vgg19", "yang_mobilenet"),
+    "3class": ("vgg19", "yang_mobilenet", "yang_attention"),
     "4class": ("vgg11", "abn", "fecn"),
 }
 """The runs each shipped model is chosen from: the single-input classifiers of notebooks 02
-and 03 (7 classes), Yang's baselines in notebook 04 (3 classes; the two-stage models need a
-stage-1 heat map or an inpainter beside the crop) and Hayashi's networks in notebook 05
-(4 classes; FECN carries its MCN inside)."""
+and 03 (7 classes), Yang's baselines and approach 2 in notebook 04 (3 classes; approach 2
+carries its stage-1 network and computes the occlusion heat map inside, see
+``YangAttention.crop_shape``; approach 1 needs an inpainter and a landmark net beside the
+crop) and Hayashi's networks in notebook 05 (4 classes; FECN carries its MCN inside)."""
 
 
 def ship_destination(profile, dataset: str, run_dir: Path) -> Path | None:

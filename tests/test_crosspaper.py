@@ -153,3 +153,24 @@ def test_accuracy_vs_speed_draws_the_baselines_and_keeps_labels_apart():
     assert {line.get_label() for line in ax.lines} >= {"chance", "majority class"}
     offsets = {t.get_text(): t.xyann[1] for t in ax.texts}
     assert offsets["a"] != offsets["b"]  # the two at ~100 FPS are labelled apart
+
+
+def test_shipped_rows_map_the_card_class_order_to_the_split():
+    from maskfer_lib import evaluate, shipped
+
+    if "fer2013_7class" not in shipped.available():
+        pytest.fail("maskfer_lib/weights/fer2013_7class.onnx is missing: it ships with the package")
+    order = shipped.card("fer2013_7class")["class_names"]
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 48, 48, 1), dtype=np.uint8)
+    ours = tuple(reversed(order))  # the split lists the same classes in another order
+    ds = FaceDataset(images, rng.integers(0, 7, 12), ours)
+    rows = crosspaper.shipped_rows({"masked": ds}, names=["fer2013_7class"])
+    assert [(r["model"], r["train"], r["test"]) for r in rows] == [
+        ("shipped:fer2013_7class", "masked", "masked")
+    ]
+    probs = shipped.predict(images, "fer2013_7class")[:, ::-1]
+    want = evaluate.evaluate(ds.labels, probs, ours).accuracy
+    assert rows[0]["accuracy"] == pytest.approx(want)
+    three = FaceDataset(images, rng.integers(0, 3, 12), ("negative", "neutral", "positive"))
+    assert crosspaper.shipped_rows({"masked": three}, names=["fer2013_7class"]) == []

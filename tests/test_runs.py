@@ -227,3 +227,12 @@ def test_best_run_is_chosen_by_validation_and_exports_as_shipped_weights(tmp_pat
     rows = shipped.ship_best(tmp_path / "runs", "tiny", tmp_path / "w2")
     assert not rows[0]["shipped"] and rows[0]["note"].count("MiB limit") == 2
     assert not list((tmp_path / "w2").glob("*.onnx"))
+
+
+def test_masked_vs_unmasked_tests_have_a_two_class_split():
+    masked, plain = np.ones((3, 4, 4, 1), np.float32), np.zeros((3, 4, 4, 1), np.float32)
+    tests = runs.masked_vs_unmasked_tests(masked, plain)
+    assert set(tests["test_masked"].y) == {1} and set(tests["test_unmasked"].y) == {0}
+    both = tests["test_both"]
+    assert len(both) == 6 and both.y.mean() == 0.5  # majority 50 %, not 100 %
+    assert (both.x[both.y == 1] == 1).all() and (both.x[both.y == 0] == 0).all()

@@ -105,3 +105,24 @@ def test_ship_destination_follows_the_profile(tmp_path):
     assert shipped.ship_destination(real, "synthfacs", tmp_path) is None  # real data only
     assert shipped.ship_destination(smoke, "synthfacs", tmp_path) == tmp_path / "shipped"
     assert shipped.ship_destination(quick, "synthfacs", tmp_path) is None
+
+
+def test_yang_approach_2_ships_taking_the_crop_alone(tmp_path):
+    # Trained on crops + a precomputed heat-map channel, it must export computing the map
+    # inside (stage 1 and the occlusion scan), with a dynamic batch, and agree with torch.
+    from maskfer_lib.models import build_model
+
+    stage1 = build_model("yang_stage1", 2, (48, 48, 1), width_mult=0.25)
+    model = build_model(
+        "yang_attention", 3, (32, 32, 3), width_mult=0.25, stage1=stage1, backbone="small",
+        heat_patch=16, heat_stride=16,
+    ).eval()  # fmt: skip
+    assert model.crop_shape == (32, 32, 3)
+    shipped.export_weights(
+        model, "yang", class_names=("negative", "neutral", "positive"),
+        input_shape=model.crop_shape, trained_on="noise", profile="smoke",
+        test_accuracy={"masked": 0.5}, weights_dir=tmp_path,
+    )  # fmt: skip
+    crops = np.random.default_rng(2).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    want = train.predict_proba(model, crops.astype(np.float32) / 255.0)
+    np.testing.assert_allclose(shipped.predict(crops, "yang", tmp_path), want, atol=1e-4)

@@ -194,9 +194,10 @@ def occlusion_heatmap(
     """
     was_training = stage1.training
     stage1.eval()
-    n, _, h_in, w_in = x.shape
+    # Python ints for the fixed sides (a traced export then knows every size but the batch).
+    n, (h_in, w_in) = x.shape[0], (int(v) for v in x.shape[-2:])
     xs = _fit_to_stage1(stage1, x)
-    _, c, h, w = xs.shape
+    c, h, w = (int(v) for v in xs.shape[1:])
     patch = patch or max(2, h // 4)
     stride = stride or max(1, patch // 2)
     ys = list(range(0, h - patch + 1, stride))
@@ -211,9 +212,10 @@ def occlusion_heatmap(
     for s in range(0, n, per_chunk):
         chunk = xs[s : s + per_chunk]  # (b, C, h, w)
         occluded = (chunk.unsqueeze(1) * keep.unsqueeze(0)).reshape(-1, c, h, w)
-        prob = F.softmax(stage1(occluded), dim=1)[:, masked_index].view(len(chunk), p)
+        prob = F.softmax(stage1(occluded), dim=1)[:, masked_index].view(chunk.shape[0], p)
         drops.append(base[s : s + per_chunk, None] - prob)
-    raw = torch.cat(drops).view(n, 1, len(ys), len(xs_pos))
+    # shape[0], not len(): a traced size, so an ONNX export keeps the batch dynamic
+    raw = torch.cat(drops).view(xs.shape[0], 1, len(ys), len(xs_pos))
     stage1.train(was_training)
     if return_raw:
         return raw
@@ -256,9 +258,13 @@ class AttentionalConvBranch(nn.Module):
     ) -> None:  # fmt: skip
         super().__init__()
         c_loc, c_out = max(4, channels // 8), max(4, channels // 2)
+        # A fixed kernel where the sides are even: the same as adaptive pooling to 2x2, and
+        # an ONNX export (shipped weights) needs no shape inference for it.
+        even = all(v % 2 == 0 for v in feat_hw)
+        pool = nn.AvgPool2d((feat_hw[0] // 2, feat_hw[1] // 2)) if even else nn.AdaptiveAvgPool2d(2)
         self.localization = nn.Sequential(
             nn.Conv2d(channels, c_loc, 3, padding=1), nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+            pool, nn.Flatten(),
             nn.Linear(4 * c_loc, 32), nn.ReLU(inplace=True), nn.Linear(32, 6),
         )  # fmt: skip
         nn.init.zeros_(self.localization[-1].weight)
@@ -331,15 +337,22 @@ class YangAttention(nn.Module):
         for p in self.stage1.parameters():
             p.requires_grad_(False)
         self.stage1.eval()
-        self.in_channels = c
+        self.in_channels, self.input_hw = c, (h, w)
         self.backbone, cf, stride = make_backbone(backbone, c, width_mult)
         self.feat_hw = (h // stride, w // stride)
+        self.heat_pool = (stride, stride)
         head = TwoBranchHead(cf, self.feat_hw, hidden, num_classes, dropout)
         self.branch_u, self.branch_m = head.branch_u, head.branch_m
         self.unmasked_weight = unmasked_weight
         self.heat_kw = dict(
             patch=heat_patch, stride=heat_stride, scale=heat_scale, masked_index=masked_index
         )
+
+    @property
+    def crop_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of the face crop alone: the model computes H_m itself from it (what a
+        shipped ONNX file takes; training feeds H_m as an extra channel instead)."""
+        return (*self.input_hw, self.in_channels)
 
     def train(self, mode: bool = True) -> YangAttention:
         """As ``nn.Module.train`` but the frozen stage-1 network stays in eval."""
@@ -362,7 +375,9 @@ class YangAttention(nn.Module):
             x, heat = x[:, :-1], x[:, -1:]
         h_m = self.heatmap(x) if heat is None else heat
         f = self.backbone(x)
-        h_m = F.adaptive_avg_pool2d(h_m, f.shape[-2:])
+        # Input sides are multiples of the backbone stride, so this equals adaptive pooling to
+        # F's size; a fixed kernel keeps the ONNX export free of shape inference.
+        h_m = F.avg_pool2d(h_m, self.heat_pool)
         return self.branch_u(f * (1 - h_m)), self.branch_m(f * h_m)
 
     def compute_loss(
