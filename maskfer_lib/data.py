@@ -428,6 +428,36 @@ def _class_folders(folder: Path, class_names=None, emotion_names: bool = False):
     return class_dirs, names, class_names
 
 
+def list_imagefolder(folder, class_names=None, emotion_names: bool = False, only_classes=None):
+    """``(paths, labels, class_names, ignored)`` of a class-folder tree, without reading a
+    pixel: the listing :func:`load_imagefolder` and ``streaming.ImageFolderStream`` share.
+    ``ignored`` lists files that are not images; an empty class folder raises, naming it."""
+    folder = Path(folder)
+    class_dirs, names, class_names = _class_folders(folder, class_names, emotion_names)
+    if only_classes is not None:
+        only = {names_of(c, emotion_names) for c in only_classes}
+        if not only <= set(class_names):
+            raise ValueError(f"only_classes {sorted(only - set(class_names))} not in {class_names}")
+        class_dirs = [d for d in class_dirs if names[d] in only]
+    paths, labels, ignored = [], [], []
+    for d in class_dirs:
+        files = _image_files(d)
+        if not files:
+            raise DataFormatError(
+                f"class folder {d} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
+                "fill it or remove it"
+            )
+        paths += files
+        labels += [class_names.index(names[d])] * len(files)
+        ignored += _other_files(d)
+    return paths, labels, class_names, ignored
+
+
+def names_of(name: str, emotion_names: bool) -> str:
+    """A class name as folders are matched: canonical (:data:`SYNONYMS`) when ``emotion_names``."""
+    return canonical_class(name) if emotion_names else name
+
+
 def load_imagefolder(
     root,
     split: str | None = None,
@@ -459,23 +489,10 @@ def load_imagefolder(
     """
     root = Path(root)
     folder = _split_folder(root, split)
-    class_dirs, names, class_names = _class_folders(folder, class_names, emotion_names)
-    if only_classes is not None:
-        only = {canonical_class(c) if emotion_names else c for c in only_classes}
-        if not only <= set(class_names):
-            raise ValueError(f"only_classes {sorted(only - set(class_names))} not in {class_names}")
-        class_dirs = [d for d in class_dirs if names[d] in only]
-    paths, labels, ignored = [], [], []
-    for d in class_dirs:
-        files = _image_files(d)
-        if not files:
-            raise DataFormatError(
-                f"class folder {d} holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
-                "fill it or remove it"
-            )
-        paths += files
-        labels += [class_names.index(names[d])] * len(files)
-        ignored += _other_files(d)
+    paths, labels, class_names, ignored = list_imagefolder(
+        folder, class_names, emotion_names, only_classes
+    )
+    only = None if only_classes is None else {names_of(c, emotion_names) for c in only_classes}
     if ignored:
         log.warning(
             "%s: ignored %d file(s) that are not %s images (first: %s)",

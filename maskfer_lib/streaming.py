@@ -43,19 +43,9 @@ class ImageFolderStream:
     def __init__(self, folder, input_shape, class_names=None, emotion_names: bool = False):
         folder = Path(folder)
         data._need_dir(folder, "image folder", data.LAYOUTS["imagefolder"])
-        class_dirs, names, class_names = data._class_folders(folder, class_names, emotion_names)
-        paths, labels = [], []
-        for d in class_dirs:
-            files = data._image_files(d)
-            if not files:
-                raise data.DataFormatError(
-                    f"class folder {d} holds no images ({', '.join(data.IMAGE_EXTENSIONS)}); "
-                    "add images or remove the folder"
-                )
-            paths += [str(p) for p in files]
-            labels += [class_names.index(names[d])] * len(files)
+        paths, labels, class_names, _ = data.list_imagefolder(folder, class_names, emotion_names)
         self.folder = folder
-        self.paths = np.array(paths)
+        self.paths = np.array([str(p) for p in paths])
         self.labels = np.array(labels, dtype=np.int64)
         self.class_names = tuple(class_names)
         self.input_shape = tuple(int(v) for v in input_shape)
