@@ -123,6 +123,7 @@ def test_yang_approach_2_ships_taking_the_crop_alone(tmp_path):
         input_shape=model.crop_shape, trained_on="noise", profile="smoke",
         test_accuracy={"masked": 0.5}, weights_dir=tmp_path,
     )  # fmt: skip
-    crops = np.random.default_rng(2).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    # 120 crops: more than one eager chunk of the occlusion scan (1024 // 9 positions = 113)
+    crops = np.random.default_rng(2).integers(0, 256, (120, 32, 32, 3), dtype=np.uint8)
     want = train.predict_proba(model, crops.astype(np.float32) / 255.0)
     np.testing.assert_allclose(shipped.predict(crops, "yang", tmp_path), want, atol=1e-4)

@@ -207,7 +207,9 @@ def occlusion_heatmap(
         keep[i, :, yy : yy + patch, xx : xx + patch] = 0
     p = keep.shape[0]
     base = F.softmax(stage1(xs), dim=1)[:, masked_index]
-    per_chunk = max(1, batch_size // p)
+    # A traced export unrolls this loop at the example's batch: one chunk, so that any batch
+    # runs through the exported graph whole (eager calls chunk to bound memory).
+    per_chunk = n if torch.jit.is_tracing() else max(1, batch_size // p)
     drops = []
     for s in range(0, n, per_chunk):
         chunk = xs[s : s + per_chunk]  # (b, C, h, w)
