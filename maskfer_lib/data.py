@@ -431,11 +431,12 @@ def _class_folders(folder: Path, class_names=None, emotion_names: bool = False):
 def list_imagefolder(folder, class_names=None, emotion_names: bool = False, only_classes=None):
     """``(paths, labels, class_names, ignored)`` of a class-folder tree, without reading a
     pixel: the listing :func:`load_imagefolder` and ``streaming.ImageFolderStream`` share.
-    ``ignored`` lists files that are not images; an empty class folder raises, naming it."""
+    ``ignored`` lists files that are not images (logged as a warning, counted by the caller);
+    an empty class folder raises, naming it."""
     folder = Path(folder)
     class_dirs, names, class_names = _class_folders(folder, class_names, emotion_names)
     if only_classes is not None:
-        only = {names_of(c, emotion_names) for c in only_classes}
+        only = {_folder_class(c, emotion_names) for c in only_classes}
         if not only <= set(class_names):
             raise ValueError(f"only_classes {sorted(only - set(class_names))} not in {class_names}")
         class_dirs = [d for d in class_dirs if names[d] in only]
@@ -450,11 +451,19 @@ def list_imagefolder(folder, class_names=None, emotion_names: bool = False, only
         paths += files
         labels += [class_names.index(names[d])] * len(files)
         ignored += _other_files(d)
+    if ignored:
+        log.warning(
+            "%s: ignored %d file(s) that are not %s images (first: %s)",
+            folder,
+            len(ignored),
+            "/".join(IMAGE_EXTENSIONS),
+            ignored[0],
+        )
     return paths, labels, class_names, ignored
 
 
-def names_of(name: str, emotion_names: bool) -> str:
-    """A class name as folders are matched: canonical (:data:`SYNONYMS`) when ``emotion_names``."""
+def _folder_class(name: str, emotion_names: bool) -> str:
+    # A class name as folders match it: canonical (SYNONYMS) when emotion_names.
     return canonical_class(name) if emotion_names else name
 
 
@@ -492,15 +501,7 @@ def load_imagefolder(
     paths, labels, class_names, ignored = list_imagefolder(
         folder, class_names, emotion_names, only_classes
     )
-    only = None if only_classes is None else {names_of(c, emotion_names) for c in only_classes}
-    if ignored:
-        log.warning(
-            "%s: ignored %d file(s) that are not %s images (first: %s)",
-            folder,
-            len(ignored),
-            "/".join(IMAGE_EXTENSIONS),
-            ignored[0],
-        )
+    only = None if only_classes is None else {_folder_class(c, emotion_names) for c in only_classes}
     images, kept, skipped = _load_images(paths, grayscale, size, on_error, str(folder))
     meta = {"source": str(folder), "format": "imagefolder"}
     if skipped:

@@ -520,3 +520,18 @@ def test_subsample_keeps_the_class_proportions():
     assert len(out) == 200 and out.meta["subsampled_from"] == 1000
     assert np.bincount(out.labels).tolist() == [120, 60, 20]  # 60 / 30 / 10 %, as in ds
     assert data.subsample(ds, 5000) is ds
+
+
+def test_list_imagefolder_lists_without_reading_and_reports_other_files(tmp_path, caplog):
+    for cls, n in (("happy", 2), ("sad", 1)):
+        (tmp_path / cls).mkdir()
+        for i in range(n):
+            cv2.imwrite(str(tmp_path / cls / f"{i}.png"), np.zeros((8, 8), np.uint8))
+    (tmp_path / "sad" / "notes.txt").write_text("not an image")
+    (tmp_path / "happy" / "1.png").write_bytes(b"")  # unreadable, but listing reads no pixel
+    with caplog.at_level("WARNING"):
+        paths, labels, names, ignored = data.list_imagefolder(tmp_path)
+    assert list(names) == ["happy", "sad"]
+    assert [p.name for p in paths] == ["0.png", "1.png", "0.png"] and labels == [0, 0, 1]
+    assert [p.name for p in ignored] == ["notes.txt"]
+    assert "ignored 1 file(s)" in caplog.text and "notes.txt" in caplog.text
