@@ -120,6 +120,10 @@ class NotebookCfg:
     yang_heatmap_faces: int = 400
     """Training faces behind the occlusion heat-map stage (each masked and unmasked)."""
     hayashi_input: int = 64
+    seeded_models: tuple[str, ...] = ()
+    """Models of notebooks 04 and 05 trained once more under each other seed of
+    ``Profile.seeds`` (``runs.train_seeds``), so their tables give mean ± std: those that
+    train in at most about 5 minutes in the profile."""
     ship_weights: str | None = None
     """Notebook 06: ``"package"`` exports the best runs to ``maskfer_lib/weights`` (real
     data only), ``"run_dir"`` to the run folder (tests), ``None`` ships nothing."""
@@ -216,6 +220,7 @@ PROFILES: dict[str, Profile] = {
             putro_models=("putro_slim_rgc",),
             putro_train_per_class=10,
             putro_table_models=("putro_slim", "putro_slim_rgc", "mobilenet_v2"),
+            seeded_models=("vgg11", "yang_attention"),
             ship_weights="run_dir",
             cam_faces_per_class=1,
             demo_frames=12,
@@ -318,6 +323,8 @@ PROFILES: dict[str, Profile] = {
             putro_models=("putro_slim", "putro_slim_rgc", "mobilenet_v2"),
             yang_baselines=(),
             yang_heatmap_faces=2000,
+            # Each trains in 1-2.5 min here (06_training_budgets.md): three seeds each.
+            seeded_models=("vgg11", "abn", "fecn", "yang_attention", "yang_inpaint"),
             ship_weights="package",
         ),  # fmt: skip
         default_train=TrainCfg(epochs=3, batch_size=64, lr=1e-3),

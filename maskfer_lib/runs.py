@@ -144,6 +144,7 @@ def train_and_record(
     progress: bool = True,
     live_plot: bool = False,
     device: str = "auto",
+    model_kwargs: dict | None = None,
     **summary_extra,
 ) -> Run:
     """Train one model, evaluate it on every test set and record the run.
@@ -170,6 +171,9 @@ def train_and_record(
         seed: seeds initialisation, shuffling and augmentation.
         device: where a torch model trains (``train.fit``): ``"auto"`` takes the GPU when
             torch sees one; the summary records the device used.
+        model_kwargs: more builder arguments when ``model`` is ``None`` (e.g. FECN's
+            ``mcn``, Yang's ``stage1``): the model is built after seeding, so each seed
+            starts from its own initialisation.
         summary_extra: stored in ``summary.json`` (e.g. ``dataset``, ``profile``, ``task``).
     """
     from maskfer_lib import train as trainer
@@ -186,6 +190,7 @@ def train_and_record(
         if input_shape is None:
             raise ValueError(f"building {model_name!r} needs input_shape=(H, W, C)")
         extra = {} if cfg.dropout is None else {"dropout": cfg.dropout}
+        extra.update(model_kwargs or {})
         model = build_model(
             model_name, len(class_names), input_shape=tuple(input_shape),
             width_mult=cfg.width_mult, **extra,
@@ -315,6 +320,60 @@ def kfold(
             )  # fmt: skip
         )
     return runs, evaluate.kfold_summary([r.results["fold"] for r in runs])
+
+
+SEEDS_FOLDER = "seeds"
+"""Subfolder of a run folder tree that holds the repeats of a run under other seeds, so that
+notebooks 06-11, which read ``run_dir``'s own runs, keep reading one run per model."""
+
+
+def train_seeds(
+    run_name: str, train, val, tests: dict, *, seeds, run_dir=None, **kwargs
+) -> list[Run]:
+    """:func:`train_and_record` once per seed in ``seeds``, the model built anew for each
+    (``model=None``: pass ``input_shape`` and, for multi-stage models, ``model_kwargs``).
+
+    Each run is saved as ``<run_dir>/seeds/<run_name>_seed<k>``, away from the notebooks'
+    main runs. Returns the runs in seed order; ``kwargs`` go to :func:`train_and_record`.
+    """
+    if kwargs.get("model") is not None:
+        raise ValueError("train_seeds builds a new model per seed: pass model_kwargs, not model")
+    kwargs.setdefault("model_name", run_name)
+    seed_dir = None if run_dir is None else Path(run_dir) / SEEDS_FOLDER
+    return [
+        train_and_record(
+            f"{run_name}_seed{seed}", train, val, tests, run_dir=seed_dir, seed=seed, **kwargs
+        )
+        for seed in seeds
+    ]
+
+
+def seed_table(runs_by_model: dict[str, list[Run]], test: str) -> pd.DataFrame:
+    """One row per model: accuracy on ``test`` over its seeds (mean ± std, min, max), the
+    mean 95 % bootstrap interval, the majority baseline and balanced accuracy (mean).
+
+    The std measures how much the training seed moves the number; the interval, how much
+    the test faces do. Two models are ranked only where their intervals do not overlap
+    (``evaluate.order_by_interval``)."""
+    rows = {}
+    for name, model_runs in runs_by_model.items():
+        results = [r.results[test] for r in model_runs]
+        acc = np.array([r.accuracy for r in results])
+        summary = evaluate.kfold_summary(results)
+        rows[name] = {
+            "seeds": len(results),
+            "accuracy (%)": summary.loc["accuracy", "mean ± std"],
+            "min (%)": 100 * acc.min(),
+            "max (%)": 100 * acc.max(),
+            "mean 95 % interval": evaluate.format_interval(
+                acc.mean(),
+                np.mean([r.accuracy_lo for r in results]),
+                np.mean([r.accuracy_hi for r in results]),
+            ),
+            "majority class (%)": 100 * results[0].majority,
+            "balanced accuracy (%)": 100 * np.mean([r.balanced_accuracy for r in results]),
+        }
+    return pd.DataFrame(rows).T
 
 
 def results_table(runs) -> pd.DataFrame:

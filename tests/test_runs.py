@@ -236,3 +236,43 @@ def test_masked_vs_unmasked_tests_have_a_two_class_split():
     both = tests["test_both"]
     assert len(both) == 6 and both.y.mean() == 0.5  # majority 50 %, not 100 %
     assert (both.x[both.y == 1] == 1).all() and (both.x[both.y == 0] == 0).all()
+
+
+def test_train_seeds_builds_a_model_per_seed_beside_the_main_runs(tmp_path):
+    data = blobs(n=48, k=3, size=32)
+    cfg = TrainCfg(epochs=1, batch_size=16, max_steps_per_epoch=2, width_mult=0.125)
+    common = dict(cfg=cfg, class_names=("a", "b", "c"), input_shape=(32, 32, 3), progress=False)
+    seeded = runs.train_seeds(
+        "vgg11", data, data, {"test_masked": data}, seeds=(1, 2), run_dir=tmp_path, **common
+    )
+    assert [r.name for r in seeded] == ["vgg11_seed1", "vgg11_seed2"]
+    # Notebooks 06-11 list run_dir's own runs: the repeats must not appear there.
+    assert evaluate.list_runs(tmp_path) == []
+    seed_dir = tmp_path / runs.SEEDS_FOLDER
+    assert [
+        json.loads((seed_dir / r.name / "summary.json").read_text())["seed"] for r in seeded
+    ] == [1, 2]
+    first, second = (next(r.model.parameters()).detach().numpy() for r in seeded)
+    assert not np.allclose(first, second), "each seed must start from its own initialisation"
+    with pytest.raises(ValueError, match="model_kwargs"):
+        runs.train_seeds("vgg11", data, data, {"t": data}, seeds=(0,), model=object(), **common)
+
+
+def test_seed_table_gives_the_spread_over_seeds_beside_the_majority_class():
+    y = np.array([0, 0, 0, 1])
+    outcomes = {"good": [y, np.array([0, 0, 0, 0])], "bad": [np.array([1, 1, 1, 1])] * 2}
+    by_model = {
+        name: [
+            runs.Run(
+                name, name, 0, None, results={"t": evaluate.evaluate(y, np.eye(2)[p], ("a", "b"))}
+            )
+            for p in preds
+        ]
+        for name, preds in outcomes.items()
+    }
+    table = runs.seed_table(by_model, "t")
+    assert table.loc["good", "seeds"] == 2
+    assert table.loc["good", "max (%)"] == 100 and table.loc["good", "min (%)"] == 75
+    assert table.loc["good", "accuracy (%)"].startswith("87.5 ± ")
+    assert table.loc["bad", "accuracy (%)"] == "25.0 ± 0.0"
+    assert table.loc["bad", "majority class (%)"] == 75
