@@ -334,11 +334,13 @@ def train_seeds(
     (``model=None``: pass ``input_shape`` and, for multi-stage models, ``model_kwargs``).
 
     Each run is saved as ``<run_dir>/seeds/<run_name>_seed<k>``, away from the notebooks'
-    main runs. Returns the runs in seed order; ``kwargs`` go to :func:`train_and_record`.
+    main runs. Returns the runs in seed order; ``kwargs`` go to :func:`train_and_record`
+    (a ``seed`` among them, e.g. from a notebook's shared arguments, gives way to ``seeds``).
     """
     if kwargs.get("model") is not None:
         raise ValueError("train_seeds builds a new model per seed: pass model_kwargs, not model")
     kwargs.setdefault("model_name", run_name)
+    kwargs.pop("seed", None)
     seed_dir = None if run_dir is None else Path(run_dir) / SEEDS_FOLDER
     return [
         train_and_record(
