@@ -13,7 +13,8 @@ at, and a verdict:
   dataset and ours is another (the reason is given).
 
 Absolute numbers (e.g. Çelik's 70.8 %) are compared on FER2013 only: SynthFACS is rendered
-data, and no result on it confirms or refutes a number measured on real faces.
+data, and no result on it confirms or refutes a number measured on real faces. Every paper's
+number is read from ``maskfer_lib.papers`` (its printed tables), never typed in here.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ import numpy as np
 import pandas as pd
 
 from maskfer_lib import evaluate, protocol
+from maskfer_lib.papers import celik, hayashi, putro, yang
 
 HOLDS, FAILS, NOT_SHOWN, UNTESTABLE = "holds", "does not hold", "not shown", "not testable here"
+"""The four verdicts a :class:`Finding` can carry (the module docstring says when)."""
 _BY_ORDER = {">": HOLDS, "<": FAILS, "≈": NOT_SHOWN}
 
 
@@ -278,21 +281,32 @@ def _putro_baselines() -> tuple[str, ...]:
 
 _PUTRO_BASELINES = _putro_baselines()
 
+_CELIK_VAL = celik.TABLE2.loc["current accuracy (%)", "validation"]  # percent, Table 2
+_RGC_PARAMS = putro.TABLE2_PARAMS["putro_slim_rgc"]
+_RGC_GFLOPS = putro.TABLE2_GFLOPS["putro_slim_rgc"]
+_MKDEF = putro.TABLE1_ACCURACY_MKDEF
+_RGC_GAIN = 100 * (_MKDEF["putro_slim_rgc"] - _MKDEF["putro_slim"])  # points, Table 1
+_BEST_BASELINE = max(_MKDEF[m] for m in _PUTRO_BASELINES)
+_HAYASHI_ORDER = ("fecn", "vgg11", "abn")
+
 CLAIMS: tuple[Claim, ...] = (
-    Claim("celik", "Çelik's CNN reaches 70.8 % validation accuracy on masked FER2013 (7 classes)",
-          "70.8 %", _absolute("celik_cnn", 0.708, 250, "masked FER2013")),
-    Claim("putro", "Slim + RGC has ~756K parameters and 0.019 GFLOPs",
-          "756,447; 0.019", _params("putro_slim_rgc", 756_447, 0.01914)),
-    Claim("putro", "RGC improves the Slim backbone (Table 1: +2.09 points on M-KDEF)",
-          "+2.09", _order(("putro_slim_rgc", "putro_slim"), ("Slim+RGC", "Slim"))),
+    Claim("celik", f"Çelik's CNN reaches {_CELIK_VAL:g} % validation accuracy on masked FER2013 (7 classes)",
+          f"{_CELIK_VAL:g} %", _absolute("celik_cnn", _CELIK_VAL / 100, celik.TABLE2_EPOCHS, "masked FER2013")),
+    Claim("putro", f"Slim + RGC has ~{_RGC_PARAMS // 1000}K parameters and {_RGC_GFLOPS:.3f} GFLOPs",
+          f"{_RGC_PARAMS:,}; {_RGC_GFLOPS:.3f}", _params("putro_slim_rgc", _RGC_PARAMS, _RGC_GFLOPS)),
+    Claim("putro", f"RGC improves the Slim backbone (Table 1: +{_RGC_GAIN:.2f} points on M-KDEF)",
+          f"+{_RGC_GAIN:.2f}", _order(("putro_slim_rgc", "putro_slim"), ("Slim+RGC", "Slim"))),
     Claim("putro", "Slim + RGC beats the mobile baselines of Table 1 on identical data",
-          "96.99 % vs ≤ 95.6 %", _best_in_benchmark("putro_slim_rgc", _PUTRO_BASELINES)),
+          f"{100 * _MKDEF['putro_slim_rgc']:.2f} % vs ≤ {100 * _BEST_BASELINE:.2f} %",
+          _best_in_benchmark("putro_slim_rgc", _PUTRO_BASELINES)),
     Claim("putro", "Slim + RGC is faster than every Table 2 baseline on a CPU",
-          "203.7 FPS", _faster_than("putro_slim_rgc", _PUTRO_BASELINES)),
+          f"{putro.TABLE2_FPS['putro_slim_rgc'][0]:.1f} FPS", _faster_than("putro_slim_rgc", _PUTRO_BASELINES)),
     Claim("yang", "Approach 2 (occlusion heat map) beats approach 1 (inpainting)",
-          "~90 % vs 87 %", _order(("yang_attention", "yang_inpaint"), ("approach 2", "approach 1"))),
+          f"~{100 * yang.APPROACH2_ACCURACY:.0f} % vs {100 * yang.APPROACH1_ACCURACY:.0f} %",
+          _order(("yang_attention", "yang_inpaint"), ("approach 2", "approach 1"))),
     Claim("hayashi", "FECN > VGG11 > ABN on masked faces (Table 3, 4 classes)",
-          "86.7 > 84.4 > 84.2", _order(("fecn", "vgg11", "abn"), ("FECN", "VGG11", "ABN"))),
+          " > ".join(f"{hayashi.TABLE3.loc[m, 'total']:.1f}" for m in _HAYASHI_ORDER),
+          _order(_HAYASHI_ORDER, ("FECN", "VGG11", "ABN"))),
     Claim("all", "Training on masked faces beats training on unmasked faces, tested on masked (M→M > U→M)",
           "premise of all four", _every_model("recovered_by_masked_training", "M→M − U→M")),
     Claim("all", "Masks cost accuracy even when a model trains on them (U→U > M→M)",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from maskfer_lib.papers import putro
+
 _COLUMNS = ("what", "paper", "ours", "why")
 
 INPUTS = (
@@ -25,6 +27,8 @@ _INPUT_ROW = (
     "every first convolution here is followed by BatchNorm, which absorbs a per-channel "
     "affine rescaling of the input (except at zero-padded borders); the exceptions are noted",
 )
+
+_RGC_PARAMS = putro.TABLE2_PARAMS["putro_slim_rgc"]  # Slim + RGC's printed total (Table 2)
 
 DEVIATIONS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "celik": (
@@ -55,7 +59,7 @@ DEVIATIONS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
          "1 + 12 (quick), 1 + 30 (real), 50 + 300 (paper)", "the 300 is our choice; CPU budget below paper"),
         ("evaluation", "10-fold cross-validation", "one identity-disjoint split (smoke/quick/real); 10 folds, each with an inner validation split (paper)",
          "budget; the inner split keeps model selection off the test fold"),
-        ("Slim channel widths", "not given", "chosen to hit 756,447 − 380,561 parameters", "the paper prints totals only"),
+        ("Slim channel widths", "not given", f"chosen to hit {_RGC_PARAMS:,} − 380,561 parameters", "the paper prints totals only"),
         ("face detector (integrated FPS)", "ACETRON (their own)", "dlib HOG and OpenCV Haar",
          "ACETRON is not public; both stand-ins ship with pip packages"),
         _INPUT_ROW,
@@ -90,6 +94,7 @@ DEVIATIONS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
         _INPUT_ROW,
     ),
 }  # fmt: skip
+"""Per paper, its (what, paper, ours, why) rows; :func:`table` shows them."""
 
 
 def table(paper: str) -> pd.DataFrame:

@@ -90,6 +90,18 @@ def test_summary_has_one_row_per_claim(tmp_path):
     assert row.verdict == claims.HOLDS and row["paper's number"] == "+2.09"
 
 
+def test_the_papers_numbers_are_as_printed():
+    # Read from maskfer_lib.papers; pinned here as the summary page shows them.
+    shown = {c.claim: c.paper_value for c in claims.CLAIMS}
+    assert shown[_claim("70.8 % validation").claim] == "70.8 %"
+    assert shown[_claim("~756K parameters and 0.019 GFLOPs").claim] == "756,447; 0.019"
+    assert shown[_claim("Table 1: +2.09 points").claim] == "+2.09"
+    assert shown[_claim("beats the mobile baselines").claim] == "96.99 % vs ≤ 95.48 %"
+    assert shown[_claim("faster than every Table 2").claim] == "203.7 FPS"
+    assert shown[_claim("Approach 2").claim] == "~90 % vs 87 %"
+    assert shown[_claim("FECN > VGG11 > ABN").claim] == "86.7 > 84.4 > 84.2"
+
+
 @pytest.mark.parametrize("paper", ["celik", "putro", "yang", "hayashi", "all"])
 def test_every_paper_has_a_claim(paper):
     assert any(c.paper == paper for c in claims.CLAIMS)

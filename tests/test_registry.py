@@ -44,6 +44,20 @@ def test_paper_numbers_come_from_putro_table_2():
     assert models.get_spec("putro_slim").paper_gflops == 0.016
 
 
+def test_printed_counts_are_read_from_papers_putro():
+    from maskfer_lib.papers import putro
+
+    for name in models.list_models():
+        spec = models.get_spec(name)
+        if name in putro.TABLE2_PARAMS:
+            assert spec.paper_params == putro.TABLE2_PARAMS[name], name
+            assert spec.paper_gflops == putro.TABLE2_GFLOPS[name], name
+        elif name == "putro_slim":
+            assert (spec.paper_params, spec.paper_gflops) == (376_000, 0.016)
+        else:  # Çelik, Yang and Hayashi print no parameter count
+            assert spec.paper_params is None and spec.paper_gflops is None, name
+
+
 def test_every_builder_resolves():
     for name in models.list_models():
         module, func = models.get_spec(name).builder.split(":")

@@ -3,6 +3,8 @@
 ``build_model(name, num_classes, input_shape=(H, W, C))`` returns a Keras model or a
 ``torch.nn.Module``; ``list_models()`` names them; ``get_spec(name)`` gives what the paper
 reports (params, GFLOPs, input size) so tests and tables read those numbers from one place.
+The printed params and GFLOPs are read from ``maskfer_lib.papers`` (only Putro et al. print
+any), not typed in here.
 
 Builders are named by ``"module:function"`` strings and imported only when built, so
 importing the registry imports neither TensorFlow nor torch.
@@ -13,6 +15,8 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
+
+from maskfer_lib.papers import putro
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,8 @@ class ModelSpec:
     builder: str  # "maskfer_lib.models.keras.celik:build_celik_cnn"
     input_shape: tuple[int, int, int]  # the paper's default (H, W, C)
     num_classes: int  # the paper's label set size
-    paper_params: int | None = None  # as printed in the paper, where it gives one
-    paper_gflops: float | None = None  # as printed in the paper (its own convention)
+    paper_params: int | None = None  # as printed in the paper, where it gives one (papers/)
+    paper_gflops: float | None = None  # as printed in the paper (its own convention; papers/)
     description: str = ""
 
 
@@ -52,8 +56,8 @@ _SPECS = [
         _K + "slim_rgc:build_putro_slim",
         (128, 128, 3),
         7,
-        paper_params=376_000,
-        paper_gflops=0.016,
+        paper_params=putro.TABLE1_PARAMS_SLIM,
+        paper_gflops=putro.TABLE1_GFLOPS_SLIM,
         description="Slim backbone (inverted residuals)",
     ),
     ModelSpec(
@@ -63,8 +67,8 @@ _SPECS = [
         _K + "slim_rgc:build_putro_slim_rgc",
         (128, 128, 3),
         7,
-        paper_params=756_447,
-        paper_gflops=0.01914,
+        paper_params=putro.TABLE2_PARAMS["putro_slim_rgc"],
+        paper_gflops=putro.TABLE2_GFLOPS["putro_slim_rgc"],
         description="Slim + Represented Global Context",
     ),
     ModelSpec(
@@ -74,8 +78,8 @@ _SPECS = [
         _K + "mobilenet:build_mobilenet_v1",
         (128, 128, 3),
         7,
-        paper_params=3_236_039,
-        paper_gflops=0.04871,
+        paper_params=putro.TABLE2_PARAMS["mobilenet_v1"],
+        paper_gflops=putro.TABLE2_GFLOPS["mobilenet_v1"],
         description="Putro Table 2 baseline",
     ),
     ModelSpec(
@@ -85,8 +89,8 @@ _SPECS = [
         _K + "mobilenet:build_mobilenet_v2",
         (128, 128, 3),
         7,
-        paper_params=2_266_951,
-        paper_gflops=0.03391,
+        paper_params=putro.TABLE2_PARAMS["mobilenet_v2"],
+        paper_gflops=putro.TABLE2_GFLOPS["mobilenet_v2"],
         description="Putro Table 2 baseline",
     ),
     ModelSpec(
@@ -96,8 +100,8 @@ _SPECS = [
         _K + "mobilenet:build_mobilenet_v3",
         (128, 128, 3),
         7,
-        paper_params=5_127_839,
-        paper_gflops=0.04045,
+        paper_params=putro.TABLE2_PARAMS["mobilenet_v3"],
+        paper_gflops=putro.TABLE2_GFLOPS["mobilenet_v3"],
         description="Putro Table 2 baseline",
     ),
     ModelSpec(
@@ -107,8 +111,8 @@ _SPECS = [
         _K + "shufflenet:build_shufflenet_v1",
         (128, 128, 3),
         7,
-        paper_params=973_567,
-        paper_gflops=0.01531,
+        paper_params=putro.TABLE2_PARAMS["shufflenet_v1"],
+        paper_gflops=putro.TABLE2_GFLOPS["shufflenet_v1"],
         description="Putro Table 2 baseline",
     ),
     ModelSpec(
@@ -118,8 +122,8 @@ _SPECS = [
         _K + "shufflenet:build_shufflenet_v2",
         (128, 128, 3),
         7,
-        paper_params=4_025_915,
-        paper_gflops=0.05459,
+        paper_params=putro.TABLE2_PARAMS["shufflenet_v2"],
+        paper_gflops=putro.TABLE2_GFLOPS["shufflenet_v2"],
         description="Putro Table 2 baseline",
     ),
     ModelSpec(
@@ -129,8 +133,8 @@ _SPECS = [
         _K + "vgg:build_vgg16",
         (128, 128, 3),
         7,
-        paper_params=14_718_279,
-        paper_gflops=1.41,
+        paper_params=putro.TABLE2_PARAMS["vgg16"],
+        paper_gflops=putro.TABLE2_GFLOPS["vgg16"],
         description="Putro Table 2 baseline",
     ),
     ModelSpec(
@@ -140,8 +144,8 @@ _SPECS = [
         _K + "resnet:build_resnet18",
         (128, 128, 3),
         7,
-        paper_params=11_198_919,
-        paper_gflops=0.06506,
+        paper_params=putro.TABLE2_PARAMS["resnet18"],
+        paper_gflops=putro.TABLE2_GFLOPS["resnet18"],
         description="Putro Table 2 baseline",
     ),
     ModelSpec(
@@ -151,8 +155,8 @@ _SPECS = [
         _K + "ghostnet:build_ghostnet",
         (128, 128, 3),
         7,
-        paper_params=3_918_680,
-        paper_gflops=0.0215,
+        paper_params=putro.TABLE2_PARAMS["ghostnet"],
+        paper_gflops=putro.TABLE2_GFLOPS["ghostnet"],
         description="Putro Table 2 baseline",
     ),
     # Hayashi et al.: 4 classes (angry, happy, neutral, surprise).
@@ -241,6 +245,7 @@ _SPECS = [
 ]
 
 REGISTRY: dict[str, ModelSpec] = {s.name: s for s in _SPECS}
+"""Every :class:`ModelSpec` by model name."""
 
 
 def list_models(framework: str | None = None, paper: str | None = None) -> list[str]:

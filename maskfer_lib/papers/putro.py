@@ -1,4 +1,4 @@
-"""Putro et al.'s printed numbers (Tables 1 and 2), as printed."""
+"""Putro et al.'s Tables 1 and 2 as printed: accuracy, parameters, GFLOPs and FPS."""
 
 TABLE1_ACCURACY_MKDEF = {
     "putro_slim": 0.9490,
@@ -29,3 +29,35 @@ TABLE2_FPS = {
 
 TABLE2_CPU = "Intel Core i7-6700T @ 2.80GHz"
 """The CPU of Table 2."""
+
+TABLE2_PARAMS = {
+    "mobilenet_v1": 3_236_039,
+    "mobilenet_v2": 2_266_951,
+    "mobilenet_v3": 5_127_839,
+    "shufflenet_v1": 973_567,
+    "shufflenet_v2": 4_025_915,
+    "vgg16": 14_718_279,
+    "resnet18": 11_198_919,
+    "ghostnet": 3_918_680,
+    "putro_slim_rgc": 756_447,
+}
+"""Table 2: parameters, Keras ``count_params`` (BatchNorm moving statistics included)."""
+
+TABLE2_GFLOPS = {
+    "mobilenet_v1": 0.04871,
+    "mobilenet_v2": 0.03391,
+    "mobilenet_v3": 0.04045,
+    "shufflenet_v1": 0.01531,
+    "shufflenet_v2": 0.05459,
+    "vgg16": 1.41,
+    "resnet18": 0.06506,
+    "ghostnet": 0.0215,
+    "putro_slim_rgc": 0.01914,
+}
+"""Table 2: GFLOPs (the paper's own convention)."""
+
+TABLE1_PARAMS_SLIM = 376_000
+"""Table 1, "Proposed Slim": parameters, printed rounded as "376K" (Table 2 omits Slim)."""
+
+TABLE1_GFLOPS_SLIM = 0.016
+"""Table 1, "Proposed Slim": GFLOPs, printed as "0.016G"."""

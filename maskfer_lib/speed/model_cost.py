@@ -4,10 +4,13 @@
 (``count_params``: BatchNorm moving statistics included, as Table 2 does) and FLOPs with
 :func:`maskfer_lib.speed.flops.count_flops` (2 × MACs, TF profiler) at 48×48 and 128×128. Table 2
 is reproduced at 48×48 (MobileNetV1/V2 and VGG16 match to the printed digits there), although
-the paper's architecture section states 128×128 input.
+the paper's architecture section states 128×128 input. The printed numbers come from
+``maskfer_lib.papers.putro`` (through the model registry's specs).
 """
 
 from __future__ import annotations
+
+from maskfer_lib.papers import putro
 
 PUTRO_MODELS = (
     "putro_slim",
@@ -21,20 +24,26 @@ PUTRO_MODELS = (
     "resnet18",
     "ghostnet",
 )
+"""Putro's two networks and the eight baselines of Tables 1 and 2 (registry names)."""
+
+_RGC_TOTAL = putro.TABLE2_PARAMS["putro_slim_rgc"]  # printed, Table 2
+_RGC_ALONE = 380_561  # derived, not printed (docs/putro-derivations.md)
 
 NOTES = {
-    "putro_slim": "widths chosen (paper omits them) to hit 756,447 − 380,561 = 375,886",
-    "putro_slim_rgc": "RGC on the 160-ch map: 380,561 params (docs/putro-derivations.md)",
+    "putro_slim": "widths chosen (paper omits them) to hit "
+    f"{_RGC_TOTAL:,} − {_RGC_ALONE:,} = {_RGC_TOTAL - _RGC_ALONE:,}",
+    "putro_slim_rgc": f"RGC on the 160-ch map: {_RGC_ALONE:,} params (docs/putro-derivations.md)",
     "mobilenet_v1": "keras.applications + GAP + Dense: matches Table 2 exactly",
     "mobilenet_v2": "keras.applications + GAP + Dense: matches Table 2 exactly",
     "mobilenet_v3": "V3-Large with its own head, the nearest keras.applications variant; "
-    "no variant gives 5.13 M",
+    f"no variant gives {putro.TABLE2_PARAMS['mobilenet_v3'] / 1e6:.2f} M",
     "shufflenet_v1": "g=3, 1.0×; paper's implementation unknown (bias/BN details)",
     "shufflenet_v2": "2.0× (FLOPs nearest); Table 2 lies between 1.5× and 2.0×",
     "vgg16": "keras.applications + GAP + Dense: matches Table 2 exactly",
     "resnet18": "torchvision layout; Table 2 FLOPs ≈ 1/3 of a standard ResNet-18 at 48×48",
     "ghostnet": "GhostNet 1.0× with its 1280 conv head",
 }
+"""Per model, how ours was built and why its count may differ from Table 2's."""
 
 
 def param_table(names=PUTRO_MODELS, sizes=(48, 128), num_classes: int = 7):
@@ -81,7 +90,6 @@ def putro_table1(trained: dict, costs):
     import pandas as pd
 
     from maskfer_lib.models import get_spec
-    from maskfer_lib.papers.putro import TABLE1_ACCURACY_MKDEF
 
     cost = costs.set_index("model")
     rows = []
@@ -94,7 +102,7 @@ def putro_table1(trained: dict, costs):
                 "acc_masked": masked.accuracy,
                 "majority_masked": masked.majority,
                 "acc_unmasked": run.accuracy("unmasked"),
-                "paper_acc_mkdef": TABLE1_ACCURACY_MKDEF[name],
+                "paper_acc_mkdef": putro.TABLE1_ACCURACY_MKDEF[name],
                 "params_trained": run.params,
                 "params_full": cost.loc[name, "params"] if name in cost.index else None,
                 "paper_params": spec.paper_params,

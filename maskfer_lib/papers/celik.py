@@ -1,8 +1,9 @@
-"""Çelik & Gören's printed results (their Tables 2–5) and ours in the same layout.
+"""Çelik & Gören's printed tables (Tables 2–5), as printed, and ours in the same layout.
 
 Notebook 02 puts each of their tables next to the same quantity measured here, so a reader
 sees the reproduction gap instead of two numbers in different places. Their numbers are
-copied from the paper (Çelik & Gören, Tables 2–5) as printed.
+copied from the paper (Çelik & Gören, Tables 2–5) as printed; nothing else in the library
+types them in (``claims`` reads Table 2's validation accuracy from here).
 
 Reading the paper's tables:
 
@@ -25,6 +26,9 @@ import pandas as pd
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 """Their seven classes, in FER2013's (and our) order."""
 
+TABLE2_EPOCHS = 250
+"""Epochs behind Table 2, as printed ("current accuracy at epoch 250")."""
+
 TABLE2 = pd.DataFrame(
     {
         "training": [79.1, 79.0, 69.1, 0.821, 0.572, 0.596],
@@ -39,8 +43,8 @@ TABLE2 = pd.DataFrame(
         "min loss",
     ],
 )
-"""Table 2 as printed (250 epochs). Their "min loss" of training (0.596) is above the
-"current" one (0.572) — printed that way."""
+"""Table 2 as printed (:data:`TABLE2_EPOCHS` epochs). Their "min loss" of training (0.596) is
+above the "current" one (0.572) — printed that way."""
 
 TABLE3 = pd.DataFrame(
     {
@@ -52,7 +56,8 @@ TABLE3 = pd.DataFrame(
 )
 """Table 3 (percent) as printed; computed from Table 4's subjects."""
 
-_TABLE4 = [  # rows: predicted, columns: true (percent of column), as printed
+# Tables 4 (masked) and 5 (unmasked) as printed: rows predicted, columns true (percent of column).
+_TABLE4 = [
     [50.0, 0.0, 16.7, 11.1, 0.0, 0.0, 0.0],
     [0.0, 16.7, 0.0, 0.0, 0.0, 0.0, 0.0],
     [16.7, 33.3, 66.7, 0.0, 20.0, 16.7, 0.0],
@@ -89,7 +94,7 @@ def table2_ours(history: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=TABLE2.index)
 
 
-def table2_side_by_side(history: pd.DataFrame, epochs_paper: int = 250) -> pd.DataFrame:
+def table2_side_by_side(history: pd.DataFrame, epochs_paper: int = TABLE2_EPOCHS) -> pd.DataFrame:
     """Their Table 2 and ours in one frame, with the epochs each side trained."""
     ours = table2_ours(history)
     table = pd.concat(
