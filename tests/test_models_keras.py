@@ -7,10 +7,11 @@ import pytest
 
 import maskfer_lib  # noqa: F401  (import order: before TensorFlow)
 from maskfer_lib.models import build_model, count_params, get_spec, list_models
+from maskfer_lib.papers import putro
 
 keras = pytest.importorskip("keras")
 
-PUTRO_SLIM_PAPER = 756_447 - 380_561  # "376K": Table 2 total minus the derived RGC count
+PUTRO_SLIM_PAPER = putro.TABLE2_PARAMS["putro_slim_rgc"] - putro.RGC_PARAMS_DERIVED  # "376K"
 
 
 def bn(c):
@@ -42,7 +43,7 @@ def test_rgc_adds_exactly_the_derived_count(paper_models):
     c = 160  # RGC sits on the last 160-channel map
     gc = (49 * c + 1) + 2 * (9 * c * c // 2 + c // 2) + (9 * c // 2 * c + c)
     rc = (c * c // 2 + c // 2 + bn(c // 2)) + (c // 2 * c + c + bn(c))
-    assert gc + rc == 380_561
+    assert gc + rc == putro.RGC_PARAMS_DERIVED
     delta = count_params(paper_models["putro_slim_rgc"]) - count_params(paper_models["putro_slim"])
     assert delta == gc + rc
 

@@ -61,3 +61,7 @@ TABLE1_PARAMS_SLIM = 376_000
 
 TABLE1_GFLOPS_SLIM = 0.016
 """Table 1, "Proposed Slim": GFLOPs, printed as "0.016G"."""
+
+RGC_PARAMS_DERIVED = 380_561
+"""Not printed: the parameters of RGC on the 160-channel map that Table 2's Slim + RGC total
+implies (docs/putro-derivations.md), so Slim alone has 756,447 − 380,561 = 375,886."""

@@ -27,7 +27,7 @@ PUTRO_MODELS = (
 """Putro's two networks and the eight baselines of Tables 1 and 2 (registry names)."""
 
 _RGC_TOTAL = putro.TABLE2_PARAMS["putro_slim_rgc"]  # printed, Table 2
-_RGC_ALONE = 380_561  # derived, not printed (docs/putro-derivations.md)
+_RGC_ALONE = putro.RGC_PARAMS_DERIVED  # derived, not printed
 
 NOTES = {
     "putro_slim": "widths chosen (paper omits them) to hit "

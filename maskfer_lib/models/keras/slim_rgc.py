@@ -48,9 +48,6 @@ BLOCK_WIDTHS = (16, 48, 64, 88, 96, 160)
 BLOCK_STRIDES = (2, 2, 1, 1, 2, 2)
 BLOCK_EXPANSIONS = (1, 6, 6, 6, 6, 6)
 
-PAPER_PARAMS_SLIM = 375_886  # 756,447 − 380,561 (docs/putro-derivations.md)
-PAPER_PARAMS_SLIM_RGC = 756_447  # Table 2
-RGC_PARAMS_C160 = 380_561
 
 
 def inverted_residual(x, out_ch: int, stride: int, expansion: int, name: str):
