@@ -1,12 +1,15 @@
-"""The one record type every loader, generator and masking method returns.
+"""The one record type every loader, generator and masking method returns, and its npz codec.
 
 A :class:`FaceDataset` is column-oriented (one numpy array per field) because models train
-on whole arrays; ``ds[i]`` gives a :class:`FaceRecord` for one face.
+on whole arrays; ``ds[i]`` gives a :class:`FaceRecord` for one face. :func:`save_splits`
+writes ``{split: FaceDataset}`` to one ``.npz`` and :func:`load_splits` reads it back.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -166,3 +169,50 @@ def concat(datasets: list[FaceDataset]) -> FaceDataset:
         if f.name not in ("class_names", "paths", "meta")
     }
     return FaceDataset(class_names=first.class_names, paths=paths, meta=meta, **kw)
+
+
+# --------------------------------------------------------------------------- npz codec
+
+
+_FIELDS = ("images", "labels", "landmarks", "masked", "identity", "pose", "occlusion")
+
+
+def save_splits(path, splits: dict[str, FaceDataset]) -> Path:
+    """Write ``{split: FaceDataset}`` to one ``.npz`` (atomically: tmp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays, header = {}, {}
+    for s, ds in splits.items():
+        meta_arrays = {k: v for k, v in ds.meta.items() if isinstance(v, np.ndarray)}
+        meta_rest = {k: v for k, v in ds.meta.items() if not isinstance(v, np.ndarray)}
+        header[s] = {
+            "class_names": list(ds.class_names),
+            "paths": ds.paths,
+            "meta": meta_rest,
+            "meta_arrays": sorted(meta_arrays),
+        }
+        for f in _FIELDS:
+            v = getattr(ds, f)
+            if v is not None:
+                arrays[f"{s}/{f}"] = v
+        for k, v in meta_arrays.items():
+            arrays[f"{s}/meta/{k}"] = v
+    arrays["__header__"] = np.array(json.dumps(header, default=str))
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    return path
+
+
+def load_splits(path) -> dict[str, FaceDataset]:
+    """Read a file written by :func:`save_splits`."""
+    with np.load(path, allow_pickle=False) as z:
+        header = json.loads(str(z["__header__"]))
+        out = {}
+        for s, h in header.items():
+            kw = {f: (z[f"{s}/{f}"] if f"{s}/{f}" in z.files else None) for f in _FIELDS}
+            meta = dict(h["meta"])
+            for k in h["meta_arrays"]:
+                meta[k] = z[f"{s}/meta/{k}"]
+            out[s] = FaceDataset(class_names=h["class_names"], paths=h["paths"], meta=meta, **kw)
+    return out

@@ -1,18 +1,21 @@
-"""Loaders on tiny fixtures written here (every format, every error), splits, class maps,
-load_dataset (with a stand-in SynthFACS generator) and the real FER2013 copy when present."""
+"""Loaders on tiny fixtures written here (every format, every error), splits, load_dataset
+(with a stand-in SynthFACS generator), the package's re-exports and the real FER2013 copy
+when present. Class maps are tested in test_labels.py, the npz codec in test_records.py."""
 
 from __future__ import annotations
 
+import ast
 import gzip
 import importlib
 import types
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from maskfer_lib import config, data
-from maskfer_lib.data import CLASSES_3, CLASSES_4, CLASSES_7
+from maskfer_lib.data import CLASSES_3, CLASSES_4, CLASSES_7, images, layouts
 from maskfer_lib.records import FaceDataset
 
 
@@ -267,30 +270,6 @@ def test_load_lfwfer(tmp_path):
         data.load_lfwfer(tmp_path / "bad")
 
 
-# --------------------------------------------------------------------------- class maps
-
-
-def test_map_classes_yang3_and_hayashi4():
-    ds = toy_ds(n_per_class=2)
-    y3 = data.map_classes(ds, "yang3")
-    assert y3.class_names == CLASSES_3 and len(y3) == len(ds)
-    assert y3.class_counts() == {"positive": 4, "neutral": 2, "negative": 8}
-    h4 = data.map_classes(ds, "hayashi4")
-    assert h4.class_names == CLASSES_4 and len(h4) == 8
-    assert h4.meta["dropped_by_class_map"] == 6
-    # the kept images are the right ones, carried with their metadata
-    kept = np.flatnonzero(np.isin(ds.labels, [CLASSES_7.index(c) for c in CLASSES_4]))
-    np.testing.assert_array_equal(h4.images, ds.images[kept])
-    np.testing.assert_array_equal(h4.identity, ds.identity[kept])
-    assert [h4.class_names[i] for i in h4.labels] == [ds.class_names[i] for i in ds.labels[kept]]
-    custom = data.map_classes(ds, {"Happiness": "pos", "anger": "neg"})
-    assert custom.class_names == ("pos", "neg") and len(custom) == 4
-    with pytest.raises(ValueError, match="unknown class map"):
-        data.map_classes(ds, "yang5")
-    with pytest.raises(ValueError, match="matches none"):
-        data.map_classes(data.map_classes(ds, {"happy": "positive", "sad": "negative"}), "hayashi4")
-
-
 # --------------------------------------------------------------------------- splits
 
 
@@ -419,17 +398,6 @@ def test_load_dataset_real_formats(tmp_path):
         data.load_dataset("fer2013", tmp_path / "if" / "test", "quick")
 
 
-def test_save_load_splits_roundtrip(tmp_path):
-    ds = toy_ds(4)
-    ds.meta = {"aus": np.arange(len(ds), dtype=float), "note": "x"}
-    ds.paths = [f"p{i}" for i in range(len(ds))]
-    data.save_splits(tmp_path / "s.npz", {"train": ds})
-    back = data.load_splits(tmp_path / "s.npz")["train"]
-    np.testing.assert_array_equal(back.images, ds.images)
-    assert back.class_names == ds.class_names and back.paths == ds.paths
-    assert back.meta["note"] == "x" and back.landmarks is None
-
-
 def test_to_model_input_resizes_and_converts():
     rgb = np.zeros((2, 20, 20, 3), np.uint8)
     rgb[..., 0] = 255  # pure red
@@ -443,6 +411,25 @@ def test_to_model_input_resizes_and_converts():
     assert g.shape == (1, 16, 16, 3) and np.allclose(g, 0.2)
     with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
         data.to_model_input(np.zeros((8, 8, 3)), (8, 8, 3))
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def test_the_package_reexports_its_api_and_no_submodule_imports_it():
+    for name in data.__all__:
+        assert hasattr(data, name), f"maskfer_lib.data.{name} is gone"
+    assert data.DataFormatError is images.DataFormatError  # one class, whichever path
+    # streaming reads one image and checks its folder through these two
+    assert data._read_image is images._read_image and data._need_dir is layouts._need_dir
+    for p in sorted(Path(data.__file__).parent.glob("*.py")):
+        if p.name == "__init__.py":
+            continue
+        for n in ast.walk(ast.parse(p.read_text())):
+            names = [a.name for a in n.names] if isinstance(n, ast.Import | ast.ImportFrom) else []
+            if isinstance(n, ast.ImportFrom):
+                names = [f"{n.module}.{a}" for a in names] + [n.module]
+            assert "maskfer_lib.data" not in names, f"{p.name} imports the package: a circle"
 
 
 # --------------------------------------------------------------------------- real FER2013

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from maskfer_lib.records import FaceDataset, concat
+from maskfer_lib.records import FaceDataset, concat, load_splits, save_splits
 
 
 def _ds(n=6, k=3):
@@ -56,3 +56,22 @@ def test_inconsistent_fields_are_rejected(change, message):
     kw.update(change)
     with pytest.raises(ValueError, match=message):
         FaceDataset(**kw)
+
+
+def test_save_load_splits_roundtrip(tmp_path):
+    ds = _ds()
+    ds.landmarks = None
+    ds.meta = {"aus": np.arange(len(ds), dtype=float), "note": "x"}
+    ds.paths = [f"p{i}" for i in range(len(ds))]
+    save_splits(tmp_path / "s.npz", {"train": ds, "test": _ds(4)})
+    out = load_splits(tmp_path / "s.npz")
+    assert set(out) == {"train", "test"}
+    back = out["train"]
+    np.testing.assert_array_equal(back.images, ds.images)
+    np.testing.assert_array_equal(back.identity, ds.identity)
+    np.testing.assert_array_equal(back.meta["aus"], ds.meta["aus"])
+    assert back.class_names == ds.class_names and back.paths == ds.paths
+    assert back.meta["note"] == "x" and back.landmarks is None
+    test = out["test"]
+    assert test.landmarks.shape == (4, 68, 2) and test.paths is None
+    assert test.meta["au_names"] == ["AU1", "AU2"]
