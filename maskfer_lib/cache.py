@@ -21,12 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from maskfer_lib.records import FaceDataset
+from maskfer_lib.records import FaceDataset, decode_dataset, encode_dataset
 
 log = logging.getLogger(__name__)
-
-ARRAY_FIELDS = ("images", "labels", "landmarks", "masked", "identity", "pose", "occlusion")
-"""FaceDataset fields stored as arrays (None fields are left out of the file)."""
 
 FORMAT_VERSION = "1"
 """Bumped when the file layout changes, so old entries are ignored rather than misread."""
@@ -93,45 +90,6 @@ def _json_scalar(v):
     raise TypeError(f"{type(v).__name__} {v!r} is not JSON serialisable")
 
 
-# ----------------------------------------------------------------------------- meta encoding
-
-
-def _encode_value(v):
-    """JSON-able form of a non-array meta value, tagging tuples so they come back as tuples."""
-    if isinstance(v, tuple):
-        return {"__tuple__": [_encode_value(x) for x in v]}
-    if isinstance(v, list):
-        return [_encode_value(x) for x in v]
-    if isinstance(v, dict):
-        if not all(isinstance(k, str) for k in v):
-            raise TypeError(f"meta dict keys must be str, got {list(v)[:3]}")
-        return {k: _encode_value(x) for k, x in v.items()}
-    if isinstance(v, np.generic):
-        return v.item()
-    if v is None or isinstance(v, str | int | float | bool):
-        return v
-    raise TypeError(f"cannot store meta value of type {type(v).__name__} in the cache")
-
-
-def _decode_value(v):
-    if isinstance(v, dict):
-        if set(v) == {"__tuple__"}:
-            return tuple(_decode_value(x) for x in v["__tuple__"])
-        return {k: _decode_value(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_decode_value(x) for x in v]
-    return v
-
-
-def _to_storable(a: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(array without objects, was_object): object arrays of str become unicode arrays."""
-    if a.dtype != object:
-        return a, False
-    if not all(isinstance(x, str) for x in a.ravel()):
-        raise TypeError("cannot store an object array holding non-str values in the cache")
-    return a.astype(str), True
-
-
 # ----------------------------------------------------------------------------- files
 
 
@@ -163,29 +121,8 @@ def save_entry(npz_path: Path, ds: FaceDataset, extra=None, csv_path: Path | Non
     the entry's commit marker.
     """
     npz_path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {}
-    for name in ARRAY_FIELDS:
-        v = getattr(ds, name)
-        if v is not None:
-            arrays[f"f/{name}"] = np.asarray(v)
-    object_meta, meta_arrays, meta_rest = [], [], {}
-    for k, v in ds.meta.items():
-        if isinstance(v, np.ndarray):
-            arrays[f"meta/{k}"], was_obj = _to_storable(v)
-            meta_arrays.append(k)
-            if was_obj:
-                object_meta.append(k)
-        else:
-            meta_rest[k] = _encode_value(v)
-    header = {
-        "format": FORMAT_VERSION,
-        "class_names": list(ds.class_names),
-        "paths": ds.paths,
-        "meta": meta_rest,
-        "meta_arrays": meta_arrays,
-        "object_meta": object_meta,
-        "report": None,
-    }
+    arrays, header = encode_dataset(ds)
+    header.update(format=FORMAT_VERSION, report=None)
     if extra is not None:
         extra_header, extra_arrays, table = extra
         extra_header = dict(extra_header)
@@ -212,12 +149,7 @@ def load_entry(npz_path: Path, decode=None):
         header = json.loads(str(z["header"]))
         if header.get("format") != FORMAT_VERSION:
             raise ValueError(f"{npz_path}: cache format {header.get('format')} is not current")
-        kw = {n: (z[f"f/{n}"] if f"f/{n}" in z.files else None) for n in ARRAY_FIELDS}
-        meta = {k: _decode_value(v) for k, v in header["meta"].items()}
-        for k in header["meta_arrays"]:
-            a = z[f"meta/{k}"]
-            meta[k] = a.astype(object) if k in header["object_meta"] else a
-        ds = FaceDataset(class_names=header["class_names"], paths=header["paths"], meta=meta, **kw)
+        ds = decode_dataset(z, header)
         rep = header["report"]
         if rep is None:
             return ds

@@ -174,7 +174,82 @@ def concat(datasets: list[FaceDataset]) -> FaceDataset:
 # --------------------------------------------------------------------------- npz codec
 
 
-_FIELDS = ("images", "labels", "landmarks", "masked", "identity", "pose", "occlusion")
+ARRAY_FIELDS = ("images", "labels", "landmarks", "masked", "identity", "pose", "occlusion")
+"""FaceDataset fields stored as arrays (None fields are left out of the file)."""
+
+
+def _encode_value(v):
+    """JSON-able form of a non-array meta value, tagging tuples so they come back as tuples."""
+    if isinstance(v, tuple):
+        return {"__tuple__": [_encode_value(x) for x in v]}
+    if isinstance(v, list):
+        return [_encode_value(x) for x in v]
+    if isinstance(v, dict):
+        if not all(isinstance(k, str) for k in v):
+            raise TypeError(f"meta dict keys must be str, got {list(v)[:3]}")
+        return {k: _encode_value(x) for k, x in v.items()}
+    if isinstance(v, np.generic):
+        return v.item()
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    raise TypeError(f"cannot store meta value of type {type(v).__name__} in an npz file")
+
+
+def _decode_value(v):
+    if isinstance(v, dict):
+        if set(v) == {"__tuple__"}:
+            return tuple(_decode_value(x) for x in v["__tuple__"])
+        return {k: _decode_value(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_decode_value(x) for x in v]
+    return v
+
+
+def _to_storable(a: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(array without objects, was_object): object arrays of str become unicode arrays."""
+    if a.dtype != object:
+        return a, False
+    if not all(isinstance(x, str) for x in a.ravel()):
+        raise TypeError("cannot store an object array holding non-str values in an npz file")
+    return a.astype(str), True
+
+
+def encode_dataset(ds: FaceDataset, prefix: str = "") -> tuple[dict[str, np.ndarray], dict]:
+    """``(arrays, header)``: ``ds`` as npz arrays named ``<prefix>f/<field>`` and
+    ``<prefix>meta/<key>``, and a JSON-able header (class names, paths, the other meta).
+    :func:`decode_dataset` reverses it; the cache and :func:`save_splits` both use it."""
+    arrays = {
+        f"{prefix}f/{name}": np.asarray(getattr(ds, name))
+        for name in ARRAY_FIELDS
+        if getattr(ds, name) is not None
+    }
+    object_meta, meta_arrays, meta_rest = [], [], {}
+    for k, v in ds.meta.items():
+        if isinstance(v, np.ndarray):
+            arrays[f"{prefix}meta/{k}"], was_object = _to_storable(v)
+            meta_arrays.append(k)
+            if was_object:
+                object_meta.append(k)
+        else:
+            meta_rest[k] = _encode_value(v)
+    header = {
+        "class_names": list(ds.class_names),
+        "paths": ds.paths,
+        "meta": meta_rest,
+        "meta_arrays": meta_arrays,
+        "object_meta": object_meta,
+    }
+    return arrays, header
+
+
+def decode_dataset(z, header: dict, prefix: str = "") -> FaceDataset:
+    """The FaceDataset that :func:`encode_dataset` wrote into the open npz file ``z``."""
+    kw = {n: (z[f"{prefix}f/{n}"] if f"{prefix}f/{n}" in z.files else None) for n in ARRAY_FIELDS}
+    meta = {k: _decode_value(v) for k, v in header["meta"].items()}
+    for k in header["meta_arrays"]:
+        a = z[f"{prefix}meta/{k}"]
+        meta[k] = a.astype(object) if k in header["object_meta"] else a
+    return FaceDataset(class_names=header["class_names"], paths=header["paths"], meta=meta, **kw)
 
 
 def save_splits(path, splits: dict[str, FaceDataset]) -> Path:
@@ -182,22 +257,10 @@ def save_splits(path, splits: dict[str, FaceDataset]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays, header = {}, {}
-    for s, ds in splits.items():
-        meta_arrays = {k: v for k, v in ds.meta.items() if isinstance(v, np.ndarray)}
-        meta_rest = {k: v for k, v in ds.meta.items() if not isinstance(v, np.ndarray)}
-        header[s] = {
-            "class_names": list(ds.class_names),
-            "paths": ds.paths,
-            "meta": meta_rest,
-            "meta_arrays": sorted(meta_arrays),
-        }
-        for f in _FIELDS:
-            v = getattr(ds, f)
-            if v is not None:
-                arrays[f"{s}/{f}"] = v
-        for k, v in meta_arrays.items():
-            arrays[f"{s}/meta/{k}"] = v
-    arrays["__header__"] = np.array(json.dumps(header, default=str))
+    for split, ds in splits.items():
+        split_arrays, header[split] = encode_dataset(ds, f"{split}/")
+        arrays.update(split_arrays)
+    arrays["__header__"] = np.array(json.dumps(header))
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, **arrays)
     tmp.replace(path)
@@ -208,11 +271,4 @@ def load_splits(path) -> dict[str, FaceDataset]:
     """Read a file written by :func:`save_splits`."""
     with np.load(path, allow_pickle=False) as z:
         header = json.loads(str(z["__header__"]))
-        out = {}
-        for s, h in header.items():
-            kw = {f: (z[f"{s}/{f}"] if f"{s}/{f}" in z.files else None) for f in _FIELDS}
-            meta = dict(h["meta"])
-            for k in h["meta_arrays"]:
-                meta[k] = z[f"{s}/meta/{k}"]
-            out[s] = FaceDataset(class_names=h["class_names"], paths=h["paths"], meta=meta, **kw)
-    return out
+        return {split: decode_dataset(z, h, f"{split}/") for split, h in header.items()}

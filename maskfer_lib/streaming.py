@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from maskfer_lib import data
+from maskfer_lib.data.images import read_image
+from maskfer_lib.data.layouts import need_dir
 
 
 class StreamReadError(OSError):
@@ -42,7 +44,7 @@ class ImageFolderStream:
 
     def __init__(self, folder, input_shape, class_names=None, emotion_names: bool = False):
         folder = Path(folder)
-        data._need_dir(folder, "image folder", data.LAYOUTS["imagefolder"])
+        need_dir(folder, "image folder", data.LAYOUTS["imagefolder"])
         paths, labels, class_names, _ = data.list_imagefolder(folder, class_names, emotion_names)
         self.folder = folder
         self.paths = np.array([str(p) for p in paths])
@@ -62,7 +64,7 @@ class ImageFolderStream:
         """Image ``i`` as float32 (H, W, C) in [0, 1] at the stream's input size."""
         path = Path(self.paths[i])
         try:
-            img = data._read_image(path, grayscale=self.input_shape[2] == 1)
+            img = read_image(path, grayscale=self.input_shape[2] == 1)
         except OSError as err:
             raise StreamReadError(
                 f"{path}: {err}; remove or replace the file (data.check_dataset('imagefolder', "

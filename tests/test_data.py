@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from maskfer_lib import config, data
-from maskfer_lib.data import CLASSES_3, CLASSES_4, CLASSES_7, images, layouts
+from maskfer_lib.data import CLASSES_3, CLASSES_4, CLASSES_7, images
 from maskfer_lib.records import FaceDataset
 
 
@@ -420,8 +420,6 @@ def test_the_package_reexports_its_api_and_no_submodule_imports_it():
     for name in data.__all__:
         assert hasattr(data, name), f"maskfer_lib.data.{name} is gone"
     assert data.DataFormatError is images.DataFormatError  # one class, whichever path
-    # streaming reads one image and checks its folder through these two
-    assert data._read_image is images._read_image and data._need_dir is layouts._need_dir
     for p in sorted(Path(data.__file__).parent.glob("*.py")):
         if p.name == "__init__.py":
             continue

@@ -48,10 +48,8 @@ from maskfer_lib.data.images import (
     MixedSizeError,
     TooFewImagesError,
 )
-from maskfer_lib.data.images import _read_image as _read_image  # streaming reads one image
 from maskfer_lib.data.inputs import to_model_input
 from maskfer_lib.data.layouts import CLASSES_FILE, LAYOUTS, SPLIT_ALIASES
-from maskfer_lib.data.layouts import _need_dir as _need_dir  # streaming checks its folder
 from maskfer_lib.data.load import DATASETS, check_dataset, load_dataset
 from maskfer_lib.data.splits import (
     apply_split,

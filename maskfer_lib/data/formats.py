@@ -11,7 +11,7 @@ import numpy as np
 
 from maskfer_lib.data.imagefolder import load_imagefolder
 from maskfer_lib.data.images import IMAGE_EXTENSIONS, DataFormatError, _load_images
-from maskfer_lib.data.layouts import LAYOUTS, SPLIT_ALIASES, _need_dir
+from maskfer_lib.data.layouts import LAYOUTS, SPLIT_ALIASES, need_dir
 from maskfer_lib.labels import CLASSES_3, CLASSES_7, SYNONYMS
 from maskfer_lib.records import FaceDataset
 
@@ -176,7 +176,7 @@ def load_fer2013_folder(root, grayscale: bool = True, size=None, on_error: str =
     Folder names are matched through :data:`SYNONYMS` into :data:`CLASSES_7`.
     """
     root = Path(root)
-    _need_dir(root, "FER2013 folder", LAYOUTS["fer2013"])
+    need_dir(root, "FER2013 folder", LAYOUTS["fer2013"])
     out = {}
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
         key = SPLIT_ALIASES.get(d.name.lower())
@@ -245,7 +245,7 @@ def load_kdef(
     names do not parse raise (or are skipped and counted with ``on_error="skip"``).
     """
     root = Path(root)
-    _need_dir(root, "KDEF folder", LAYOUTS["kdef"])
+    need_dir(root, "KDEF folder", LAYOUTS["kdef"])
     files = sorted(
         p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
     )
@@ -314,7 +314,7 @@ def load_rafdb(
     into :data:`CLASSES_7`. Returns ``{"train", "test"}``, or one dataset when ``split`` is set.
     """
     root = Path(root)
-    _need_dir(root, "RAF-DB folder", LAYOUTS["rafdb"])
+    need_dir(root, "RAF-DB folder", LAYOUTS["rafdb"])
     lst = _find(root, ["list_patition_label.txt", "EmoLabel/list_patition_label.txt"])
     if lst is None:
         raise FileNotFoundError(
@@ -391,7 +391,7 @@ def load_lfwfer(
     split -> dataset; otherwise one dataset with :data:`CLASSES_3`.
     """
     root = Path(root)
-    _need_dir(root, "LFW-FER folder", LAYOUTS["lfwfer"])
+    need_dir(root, "LFW-FER folder", LAYOUTS["lfwfer"])
     subdirs = {p.name.lower(): p.name for p in root.iterdir() if p.is_dir()}
     split_dirs = {SPLIT_ALIASES[k]: v for k, v in subdirs.items() if k in SPLIT_ALIASES}
     kw = dict(grayscale=grayscale, size=size, class_names=CLASSES_3, on_error=on_error)

@@ -22,7 +22,7 @@ from maskfer_lib.data.images import (
     _load_images,
     _other_files,
 )
-from maskfer_lib.data.layouts import CLASSES_FILE, LAYOUTS, _need_dir
+from maskfer_lib.data.layouts import CLASSES_FILE, LAYOUTS, need_dir
 from maskfer_lib.labels import CLASSES_7, SYNONYMS, _did_you_mean, _known_class, canonical_class
 from maskfer_lib.records import FaceDataset
 
@@ -51,7 +51,7 @@ def _unknown_class_folders_error(folder: Path, unknown: list[str], known, explic
 
 def _split_folder(root: Path, split: str | None) -> Path:
     """``root`` or ``root/split``, raising naming the path when it is not a folder."""
-    _need_dir(root, "dataset folder", LAYOUTS["imagefolder"])
+    need_dir(root, "dataset folder", LAYOUTS["imagefolder"])
     folder = root / split if split else root
     if not folder.is_dir():
         have = sorted(p.name for p in root.iterdir() if p.is_dir())

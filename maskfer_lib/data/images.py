@@ -29,7 +29,9 @@ class TooFewImagesError(DataFormatError):
     """A class has too few images for a stratified split; the message says how many it needs."""
 
 
-def _read_image(path: Path, grayscale: bool) -> np.ndarray:
+def read_image(path: Path, grayscale: bool) -> np.ndarray:
+    """One image file as uint8 (H, W, 1) or RGB (H, W, 3); a clear ``OSError`` naming the
+    problem when it is empty or not a readable image."""
     import cv2
 
     buf = np.fromfile(str(path), dtype=np.uint8)  # imdecode copes with non-ASCII paths
@@ -83,7 +85,7 @@ def _load_images(paths, grayscale, size, on_error, source, crop=None):
     first_shape = first_path = None
     for i, p in enumerate(paths):
         try:
-            img = _read_image(p, grayscale)
+            img = read_image(p, grayscale)
         except OSError as e:
             if on_error == "raise":
                 raise ValueError(

@@ -38,7 +38,7 @@ LAYOUTS = {
 """What each dataset name of :func:`load_dataset` expects under ``DATA_DIR``."""
 
 
-def _need_dir(path: Path, what: str, layout: str) -> None:
+def need_dir(path: Path, what: str, layout: str) -> None:
     """Raise naming ``path`` unless it is a folder (missing, or a file where a folder belongs)."""
     if path.is_dir():
         return

@@ -31,7 +31,7 @@ from maskfer_lib.data.images import (
     _as_hw,
     _resize,
 )
-from maskfer_lib.data.layouts import CLASSES_FILE, LAYOUTS, SPLIT_ALIASES, _need_dir
+from maskfer_lib.data.layouts import CLASSES_FILE, LAYOUTS, SPLIT_ALIASES, need_dir
 from maskfer_lib.data.splits import _complete_splits, cap_per_class
 from maskfer_lib.data.synthfacs import load_synthfacs
 from maskfer_lib.labels import CLASSES_3, CLASSES_7, _did_you_mean
@@ -348,7 +348,7 @@ def _resized(ds: FaceDataset, hw: tuple[int, int]) -> FaceDataset:
 def _imagefolder_splits(root, size=None, class_names=None):
     """``{split: FaceDataset}`` of an ImageFolder root, every split on one class list."""
     root = Path(root)
-    _need_dir(root, "dataset folder", LAYOUTS["imagefolder"])
+    need_dir(root, "dataset folder", LAYOUTS["imagefolder"])
     split_dirs = _imagefolder_layout(root)
     if not split_dirs:
         return {"train": load_imagefolder(root, size=size, class_names=class_names)}

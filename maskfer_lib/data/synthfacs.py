@@ -1,29 +1,19 @@
 """SynthFACS as train/val/test splits, generated once and cached as an npz keyed on its
-arguments and the synth package's sources."""
+arguments and the synth package's sources (``cache.code_version``)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 
+from maskfer_lib.cache import code_version
 from maskfer_lib.data.splits import apply_split, identity_split
 from maskfer_lib.records import FaceDataset, load_splits, save_splits
 
 log = logging.getLogger(__name__)
-
-
-def _synth_code_hash() -> str:
-    """Hash of the synth package's sources, so a changed generator never reuses a stale cache."""
-    h = hashlib.sha1()
-    synth_dir = Path(__file__).resolve().parents[1] / "synth"  # maskfer_lib/synth
-    for p in sorted(synth_dir.rglob("*.py")):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:10]
 
 
 def load_synthfacs(
@@ -39,7 +29,7 @@ def load_synthfacs(
     from maskfer_lib import config, synth
 
     key = json.dumps({"n": n_per_class, "size": size, "seed": seed, **gen_kwargs}, sort_keys=True)
-    digest = hashlib.sha1((key + _synth_code_hash()).encode()).hexdigest()[:12]
+    digest = hashlib.sha1((key + code_version("maskfer_lib.synth")).encode()).hexdigest()[:12]
     path = config.cache_dir() / f"synthfacs_{n_per_class}x{size}_seed{seed}_{digest}.npz"
     if use_cache and path.exists():
         try:

@@ -49,7 +49,6 @@ BLOCK_STRIDES = (2, 2, 1, 1, 2, 2)
 BLOCK_EXPANSIONS = (1, 6, 6, 6, 6, 6)
 
 
-
 def inverted_residual(x, out_ch: int, stride: int, expansion: int, name: str):
     """One inverted-residual block as Eq. 1 (linear bottleneck, residual when shapes match)."""
     from keras import layers
