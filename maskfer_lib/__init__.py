@@ -26,6 +26,9 @@ def predict(images, model: str):
     ``model`` names a file of ``maskfer_lib/weights/`` (its stem); the columns follow its
     JSON card's ``class_names``. See :func:`maskfer_lib.shipped.predict`.
     """
+    # On call only: this file runs before any submodule is imported (the import-order
+    # guard above); importing shipped here would load data, train, runs and the timing code
+    # with every ``import maskfer_lib.<anything>``, and shipped imports this package.
     from maskfer_lib.shipped import predict as _predict
 
     return _predict(images, model)

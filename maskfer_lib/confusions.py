@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from maskfer_lib import evaluate as ev
+from maskfer_lib.models import get_spec
 from maskfer_lib.plots import plot_confusion
 
 SPLITS = ("test_masked", "test_unmasked")
@@ -192,8 +193,6 @@ def training_budgets(run_dir) -> pd.DataFrame:
 
 def _paper_of(model_name: str) -> str:
     """The paper a registered model belongs to ('' for names the registry does not know)."""
-    from maskfer_lib.models import get_spec
-
     try:
         return get_spec(model_name).paper
     except (KeyError, ValueError):

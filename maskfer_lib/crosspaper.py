@@ -32,10 +32,15 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
+from maskfer_lib import data, peers, shipped
 from maskfer_lib.config import BENCH_MODELS, Profile, TrainCfg
+from maskfer_lib.evaluate import evaluate
 from maskfer_lib.models import build_model, get_spec
 from maskfer_lib.protocol import CONDITIONS
 from maskfer_lib.records import FaceDataset
+from maskfer_lib.runs import train_and_record
+from maskfer_lib.speed.flops import count_flops
+from maskfer_lib.speed.latency import benchmark_model
 
 
 @dataclass(frozen=True)
@@ -90,17 +95,13 @@ def run_one(
     path = Path(out_dir) / setup.tag() / f"{tag}.json"
     if path.exists():
         return json.loads(path.read_text())
-    from maskfer_lib.runs import train_and_record
-
     spec = get_spec(name)
     shape = (setup.input_size, setup.input_size, spec.input_shape[2])
     splits = splits_by_condition[condition]
     train_ds, val_ds = splits["train"], splits["val"]
     tests = {c: s["test"] for c, s in splits_by_condition.items()}
     if setup.train_faces:
-        from maskfer_lib.data import subsample
-
-        train_ds = subsample(train_ds, setup.train_faces, seed)
+        train_ds = data.subsample(train_ds, setup.train_faces, seed)
     cfg = replace(setup.train, width_mult=width_mult, dropout=dropout)
     run = train_and_record(
         name, train_ds, val_ds, tests, cfg=cfg, class_names=train_ds.class_names,
@@ -130,9 +131,6 @@ def run_one(
 def peer_rows(tests: dict[str, FaceDataset], names=None) -> list[dict]:
     """The off-the-shelf peers (``peers.available()`` unless ``names``) scored on each test
     condition, as benchmark rows (train ``"unmasked"``: their authors trained on FER2013)."""
-    from maskfer_lib import peers
-    from maskfer_lib.evaluate import evaluate
-
     rows = []
     for name in names if names is not None else peers.available():
         peer = peers.load_peer(name)
@@ -159,9 +157,6 @@ def shipped_rows(tests: dict[str, FaceDataset], names=None) -> list[dict]:
     """This package's shipped models (``shipped.available()`` unless ``names``) scored on each
     test condition, as benchmark rows (train ``"masked"``: notebooks 02-05 train on masked
     FER2013). Only models whose classes are the test split's, in any order, are scored."""
-    from maskfer_lib import shipped
-    from maskfer_lib.evaluate import evaluate
-
     rows = []
     for name in names if names is not None else shipped.available():
         meta = shipped.card(name)
@@ -284,9 +279,6 @@ def per_class_drop(table: pd.DataFrame) -> pd.DataFrame:
 
 def measure_speed(models, input_size: int, num_classes: int, profile: Profile) -> pd.DataFrame:
     """GFLOPs (profiler, FLOPs = 2 x MACs) and native batch-1 FPS at the benchmark input size."""
-    from maskfer_lib.speed.flops import count_flops
-    from maskfer_lib.speed.latency import benchmark_model
-
     rows = []
     for name in tqdm(list(models), desc="speed"):
         spec = get_spec(name)

@@ -644,6 +644,8 @@ def cam_figure(
     """
     import matplotlib.pyplot as plt
 
+    # matplotlib (plots): loaded only when a figure is drawn; speed.latency imports this
+    # module, and the timing, demo and shipped-model paths draw none.
     from maskfer_lib.plots import add_heat_colorbar
 
     methods = list(maps)

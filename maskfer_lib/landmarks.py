@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from maskfer_lib.detect import detect_resized, get_detector, to_gray_uint8
+from maskfer_lib.records import FaceDataset
 
 PREDICTOR_NAME = "shape_predictor_68_face_landmarks.dat"
 
@@ -115,8 +116,6 @@ def get_landmarks(
     small images (≤ 128 px, e.g. FER2013 crops) or ``crop=True`` — the whole image as the box.
     Returns None when no face is found.
     """
-    from maskfer_lib.records import FaceDataset
-
     if isinstance(source, FaceDataset):
         if index is None:
             raise ValueError("get_landmarks(dataset, index): pass the index of the face")

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from maskfer_lib.explain import overlay
+from maskfer_lib.plots import add_heat_colorbar
+
 
 @torch.no_grad()
 def map_stack(fn, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
@@ -197,8 +200,6 @@ def overlay_grid(rows: dict, col_titles, cell: float = 1.5, suptitle: str | None
     """
     import matplotlib.pyplot as plt
 
-    from maskfer_lib.explain import overlay
-
     ncols = len(col_titles)
     fig, axes = plt.subplots(len(rows), ncols, figsize=(cell * ncols + 1.2, cell * len(rows) + 0.4),
                              squeeze=False)  # fmt: skip
@@ -220,7 +221,5 @@ def overlay_grid(rows: dict, col_titles, cell: float = 1.5, suptitle: str | None
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
-    from maskfer_lib.plots import add_heat_colorbar
-
     add_heat_colorbar(fig, axes)
     return fig

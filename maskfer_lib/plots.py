@@ -7,6 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from maskfer_lib.protocol import CELLS
+
 STYLE = {
     "figure.dpi": 110,
     "savefig.dpi": 150,
@@ -260,8 +262,6 @@ def plot_two_by_two(cells, majority=None, chance=None, title: str | None = None)
     """Grouped bars, one group per model, one bar per 2×2 cell (U→U, U→M, M→M, M→U) with
     its 95 % interval; ``cells`` is ``protocol.two_by_two``'s table. Missing cells (a peer has
     no masked training) are left out; majority and chance are drawn as lines."""
-    from maskfer_lib.protocol import CELLS
-
     colours = {"U→U": "tab:blue", "U→M": "tab:cyan", "M→M": "tab:red", "M→U": "tab:orange"}
     n = len(cells)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * n + 2), 4.2))

@@ -33,6 +33,12 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from maskfer_lib import config, data, models, runs, shipped, synth
+from maskfer_lib.detect import crop_face, make_detector, make_frames
+from maskfer_lib.models import framework_of
+from maskfer_lib.speed.latency import make_classifier, set_threads
+from maskfer_lib.train import CorruptModelError, load_model
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -461,8 +467,6 @@ def run_demo(
     images in a folder) is reported with a ``RuntimeWarning`` and in the result's
     ``frames_expected`` and ``warnings``.
     """
-    from maskfer_lib.detect import crop_face
-
     if not headless:
         ok, why = display_available()
         if not ok:
@@ -608,17 +612,9 @@ def resolve_class_names(
 
 
 def _preset(k: int) -> tuple[str, ...]:
-    try:
-        from maskfer_lib import synth
-
-        presets = [
-            getattr(synth, n) for n in ("CLASSES_7", "CLASSES_3", "CLASSES_4") if hasattr(synth, n)
-        ]
-        for p in presets:
-            if len(p) == k:
-                return tuple(p)
-    except ImportError:
-        pass
+    for p in (synth.CLASSES_7, synth.CLASSES_3, synth.CLASSES_4):
+        if len(p) == k:
+            return tuple(p)
     return tuple(f"class{i}" for i in range(k))
 
 
@@ -630,15 +626,9 @@ def load_classifier(
     threads: int = 2,
 ):
     """(model, input_shape, end_to_end classify) for a registry model, trained or not."""
-    from maskfer_lib import models
-    from maskfer_lib.models import framework_of
-    from maskfer_lib.speed.latency import make_classifier, set_threads
-
     spec = models.get_spec(name)
     set_threads(threads)
     if weights:
-        from maskfer_lib.train import load_model
-
         model = load_model(weights)
     else:
         print(
@@ -672,8 +662,6 @@ def trained_models(run_dir: str | Path) -> list[dict]:
     (summary, else the predictions CSV's ``p_*`` columns, else None) and ``input_shape``
     (summary, else None: the caller reads it off the loaded model).
     """
-    from maskfer_lib import models
-
     out = []
     run_dir = Path(run_dir)
     if not run_dir.exists():
@@ -710,9 +698,6 @@ def trained_models(run_dir: str | Path) -> list[dict]:
 def model_input_shape(model, name: str, hint=None) -> tuple[int, int, int]:
     """(H, W, C) a loaded model takes: ``hint``, the Keras input, ``model.input_shape``
     (torch models here record it), else the registry default."""
-    from maskfer_lib import models
-    from maskfer_lib.models import framework_of
-
     if hint:
         return tuple(int(v) for v in hint)
     if framework_of(model) == "keras":
@@ -738,8 +723,6 @@ def train_small_model(
     Trains ``name`` at ``size``×``size`` on the dataset's train split for a few epochs
     (smoke: 1 epoch on 64 faces). Returns ``(model, input_shape, class_names, val_accuracy)``.
     """
-    from maskfer_lib import config, data, models, runs
-
     prof = config.get_profile(profile)
     config.seed_everything(seed)
     splits = data.load_dataset(dataset, data_dir, prof.name, seed)
@@ -778,9 +761,6 @@ def make_synth_video(
     stays put so the per-bucket counts are meaningful. Returns ``(path, labels per frame,
     class_names)``.
     """
-    from maskfer_lib import synth
-    from maskfer_lib.detect import make_frames
-
     classes = classes or synth.CLASSES_7
     per_shot = max(1, int(round(seconds_per_face * fps)))
     shots = -(-n_frames // per_shot)
@@ -839,8 +819,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=10.0, help="frame rate for image folders")
     args = ap.parse_args(argv)
 
-    from maskfer_lib.detect import make_detector
-
     if not args.headless:
         ok, why = display_available()
         if not ok and not args.out and not args.csv:
@@ -859,8 +837,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WebcamUnavailableError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    from maskfer_lib import shipped
-
     name = args.model or (shipped.DEFAULT_DEMO_MODEL if not args.weights else None)
     if name in shipped.available() and not args.weights:
         classify, names, shape = shipped.classifier(name)
@@ -874,8 +850,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     else:
-        from maskfer_lib.train import CorruptModelError
-
         try:
             model, shape, classify = load_classifier(
                 name, args.weights, args.input_size, args.backend, args.threads

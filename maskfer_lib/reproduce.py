@@ -22,7 +22,7 @@ from pathlib import Path
 from maskfer_lib import data
 from maskfer_lib.config import PROFILES, ROOT, figures_dir
 from maskfer_lib.data import DATASETS
-from maskfer_lib.envreport import git_commit
+from maskfer_lib.envreport import cpu_count, cpu_model, git_commit
 
 NOTEBOOKS_DIR = ROOT / "notebooks"
 KERNEL_NAME = "maskfer"
@@ -208,8 +208,6 @@ def write_manifest(
     notebooks to those an earlier manifest of the same profile and dataset lists.
     """
     import json
-
-    from maskfer_lib.envreport import cpu_count, cpu_model
 
     commit = git_commit()
     manifest = {

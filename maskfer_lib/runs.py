@@ -32,7 +32,10 @@ import numpy as np
 import pandas as pd
 
 from maskfer_lib import evaluate
+from maskfer_lib import train as trainer  # ``train`` names the training data below
 from maskfer_lib.config import TrainCfg, seed_everything
+from maskfer_lib.data import kfold_indices, stratified_split, to_model_input
+from maskfer_lib.models import build_model, count_params, framework_of, get_spec, list_models
 from maskfer_lib.recipe import Recipe, get_recipe
 from maskfer_lib.records import FaceDataset
 
@@ -113,8 +116,6 @@ def as_split(data, input_shape=None) -> Split:
     if isinstance(data, FaceDataset):
         if input_shape is None:
             raise ValueError("a FaceDataset needs input_shape=(H, W, C) to become model input")
-        from maskfer_lib.data import to_model_input
-
         return Split(to_model_input(data, input_shape), np.asarray(data.labels))
     if isinstance(data, tuple) and len(data) == 2:
         return Split(np.asarray(data[0], np.float32), np.asarray(data[1]))
@@ -176,9 +177,6 @@ def train_and_record(
             starts from its own initialisation.
         summary_extra: stored in ``summary.json`` (e.g. ``dataset``, ``profile``, ``task``).
     """
-    from maskfer_lib import train as trainer
-    from maskfer_lib.models import build_model, count_params, framework_of, get_spec, list_models
-
     if not tests:
         raise ValueError("train_and_record needs at least one test set in `tests`")
     model_name = model_name or run_name
@@ -295,15 +293,13 @@ def kfold(
     epoch is a stratified ``val_fraction`` of that fold's training part, so no fold's score
     is selected on its own test faces. ``kwargs`` go to :func:`train_and_record`.
     """
-    from maskfer_lib import data
-
     kwargs.setdefault("model_name", run_name)
     groups = (
         ds.identity if ds.identity is not None and len(np.unique(ds.identity)) >= n_splits else None
     )
     runs = []
-    for k, (tr, te) in enumerate(data.kfold_indices(ds, n_splits, seed=seed, groups=groups)):
-        inner = data.stratified_split(ds.labels[tr], (1 - val_fraction, val_fraction, 0), seed)
+    for k, (tr, te) in enumerate(kfold_indices(ds, n_splits, seed=seed, groups=groups)):
+        inner = stratified_split(ds.labels[tr], (1 - val_fraction, val_fraction, 0), seed)
         fit_part = ds.subset(tr[inner["train"]])
         val_part = ds.subset(tr[inner["val"]])
         held = ds.subset(te)

@@ -19,7 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from maskfer_lib import data, train
+from maskfer_lib.envreport import git_commit
 from maskfer_lib.models import framework_of
+from maskfer_lib.runs import ranked_runs
+from maskfer_lib.speed.latency import export_onnx, ort_session
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Where shipped ONNX files and their JSON cards live (inside the package)."""
@@ -72,8 +76,6 @@ def preprocess(images, meta: dict) -> np.ndarray:
 
     Resizing and colour conversion are ``data.to_model_input``'s, the function every model
     here was trained through; then the card's scale, mean/std and layout."""
-    from maskfer_lib.data import to_model_input
-
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
@@ -84,7 +86,7 @@ def preprocess(images, meta: dict) -> np.ndarray:
     size, c = meta["input"]["size"], meta["input"]["channels"]
     pre = meta["preprocessing"]
     # to_model_input already divides uint8 by 255; the card's scale is per 0-255 value.
-    out = to_model_input(images, (size, size, c)) * np.float32(float(pre["scale"]) * 255.0)
+    out = data.to_model_input(images, (size, size, c)) * np.float32(float(pre["scale"]) * 255.0)
     out = (out - np.asarray(pre["mean"], np.float32)) / np.asarray(pre["std"], np.float32)
     if meta["input"]["layout"] == "NCHW":
         out = np.ascontiguousarray(out.transpose(0, 3, 1, 2))
@@ -94,8 +96,6 @@ def preprocess(images, meta: dict) -> np.ndarray:
 def _session(path: Path):
     key = str(path)
     if key not in _SESSIONS:
-        from maskfer_lib.speed.latency import ort_session
-
         _SESSIONS[key] = ort_session(path, threads=2)
     return _SESSIONS[key]
 
@@ -155,10 +155,6 @@ def export_weights(
     fixed crops must match the framework model's within :data:`CHECK_ATOL`, and the file must
     be at most :data:`MAX_BYTES`. Returns the ONNX path.
     """
-    from maskfer_lib import train
-    from maskfer_lib.envreport import git_commit
-    from maskfer_lib.speed.latency import export_onnx
-
     d = _dir(weights_dir)
     d.mkdir(parents=True, exist_ok=True)
     shape = tuple(int(v) for v in input_shape)
@@ -223,8 +219,6 @@ def export_run(
     and majority baseline from the run's ``summary.json``, and the weights from its best
     checkpoint (``fit.json``). Pick the folder with ``runs.best_run`` (by validation).
     """
-    from maskfer_lib import train
-
     folder = Path(folder)
     paths = {f: folder / f for f in ("summary.json", "fit.json")}
     missing = [str(p) for p in paths.values() if not p.exists()]
@@ -288,8 +282,6 @@ def ship_best(run_dir, dataset: str, weights_dir: str | Path | None = None) -> l
     """Export, for each of :data:`TASKS`, the finished run with the best validation accuracy
     as ``<dataset>_<task>``; returns one row per task (tasks with no finished run say so).
     """
-    from maskfer_lib.runs import ranked_runs
-
     rows = []
     for task, names in TASKS.items():
         name = f"{dataset}_{task}"

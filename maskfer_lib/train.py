@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from maskfer_lib import distributed
-from maskfer_lib.models import framework_of
+from maskfer_lib.models import count_params, framework_of
 from maskfer_lib.recipe import Recipe, get_recipe
 from maskfer_lib.streaming import is_stream
 
@@ -909,8 +909,6 @@ def _fingerprint(model, fw, x_train, y_train, x_val, y_val, **budget) -> str:
         # and any change of split, masking or resizing changes it.
         h.update(np.ascontiguousarray(a[:, :1] if a.ndim > 1 else a).tobytes())
         h.update(np.ascontiguousarray(a[:: max(1, len(a) // 64)]).tobytes())
-    from maskfer_lib.models import count_params
-
     arch = (fw, type(model).__name__, count_params(model))
     h.update(json.dumps([arch, budget], sort_keys=True, default=str).encode())
     return h.hexdigest()
@@ -959,6 +957,7 @@ def _redraw(history: pd.DataFrame) -> None:
         return
     import matplotlib.pyplot as plt
 
+    # matplotlib (plots): loaded only for the live curves under IPython, never by a script.
     from maskfer_lib.plots import plot_history
 
     fig = plot_history(history)

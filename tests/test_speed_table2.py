@@ -1,11 +1,25 @@
 """`make bench` entry point: writes the timing table the issue asks for (speed is never asserted)."""
 
 import pandas as pd
+from tiny_models import tiny_torch
 
 from maskfer_lib.speed import table2
 
 
-def test_bench_cli_writes_timing_csv(tmp_path, capsys):
+def counting_builds(monkeypatch) -> list:
+    """Record every (name, size) table2 builds from the registry."""
+    built, real = [], table2._build
+
+    def build(name, size, *args, **kwargs):
+        built.append((name, size))
+        return real(name, size, *args, **kwargs)
+
+    monkeypatch.setattr(table2, "_build", build)
+    return built
+
+
+def test_bench_cli_writes_timing_csv(tmp_path, capsys, monkeypatch):
+    built = counting_builds(monkeypatch)
     code = table2.main(
         [
             "--profile",
@@ -35,6 +49,19 @@ def test_bench_cli_writes_timing_csv(tmp_path, capsys):
     mnv2 = ratios.loc[("onnx", "mobilenet_v2")]
     assert mnv2.speedup_min <= mnv2.speedup_median <= mnv2.speedup_max and mnv2.rounds == 3
     assert ratios.loc[("onnx", "putro_slim_rgc")].speedup_median == 1.0
+    # Each model is built once: the interleaved rounds time the models benchmark_model timed.
+    assert sorted(built) == [("mobilenet_v2", 48), ("putro_slim_rgc", 48)]
+
+
+def test_ratio_rounds_times_the_models_it_is_given(monkeypatch):
+    built = counting_builds(monkeypatch)
+    models = {n: (tiny_torch(), (16, 16, 3), None) for n in ("putro_slim_rgc", "other")}
+    rounds = table2.ratio_rounds(
+        models, 16, threads=1, rounds=2, runs=3, warmup=1, keras_paths={}, backends=("native",)
+    )
+    assert built == []  # nothing rebuilt
+    assert len(rounds) == 2 * 2 and set(rounds.name) == set(models)
+    assert set(rounds.backend) == {"native"} and set(rounds["size"]) == {16}
 
 
 def test_speed_findings_say_where_the_reference_is_not_faster():

@@ -14,6 +14,7 @@ import sys
 
 from maskfer_lib.landmarks import DETECT_SIDE
 from maskfer_lib.masking.core import METHODS
+from maskfer_lib.masking.folder import build_masked_folder, summarise
 
 
 def _positive_int(text: str) -> int:
@@ -72,8 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     """Build a masked copy of SRC in DST and print the QC counts; exit 1 on bad input."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    from maskfer_lib.masking.folder import build_masked_folder
-
     try:
         report = build_masked_folder(
             args.src,
@@ -95,8 +94,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_summary(report, args) -> None:
-    from maskfer_lib.masking.folder import summarise
-
     s = summarise(report.records)
     rate = s["written"] / s["images"] if s["images"] else float("nan")
     print(

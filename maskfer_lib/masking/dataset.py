@@ -70,6 +70,7 @@ class QCReport:
         """A figure of failed images titled with their reasons (None when nothing failed)."""
         if not self.failures:
             return None
+        # matplotlib (plots): only this QC figure needs it, not the masking package or its CLI.
         from maskfer_lib.plots import image_grid
 
         return image_grid(

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from maskfer_lib.landmarks import detect_landmarks
+from maskfer_lib.masking import celik, hayashi, templates
 from maskfer_lib.masking.core import mask_face, mask_faces
 from maskfer_lib.masking.dataset import mask_dataset
 from maskfer_lib.masking.folder import list_images, read_image
@@ -73,8 +74,6 @@ def method_grid(
 
 def variant_grid(image: np.ndarray, landmarks: np.ndarray, seed: int = 0):
     """One face under every mask type (rows) and colour (columns)."""
-    from maskfer_lib.masking import celik, hayashi, templates
-
     rows = [("celik", "celik", [{"colour": c} for c in celik.COLOURS])]
     rows.append(("awfm", "awfm", [{"colour": c} for c in ("white", "surgical_blue", "black")]))
     rows.append(("hayashi", "hayashi", [{"colour": c} for c in hayashi.COLOURS]))

@@ -42,6 +42,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskfer_lib.detect import crop_face
 from maskfer_lib.envreport import cpu_count, cpu_model  # noqa: F401 - re-exported for timing tables
 from maskfer_lib.explain import wrap_logits
 from maskfer_lib.models import framework_of
@@ -605,7 +606,6 @@ def benchmark_model(
 
 def integrated_step(detector, classify: Callable[[np.ndarray], np.ndarray], margin: float = 0.1):
     """One frame through detector -> every face crop -> classifier (end to end)."""
-    from maskfer_lib.detect import crop_face
 
     def step(frame):
         return [classify(crop_face(frame, box, margin=margin)) for box in detector(frame)]

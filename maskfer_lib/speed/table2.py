@@ -31,8 +31,31 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
 
+from maskfer_lib import config, models, synth
+from maskfer_lib.detect import detector_recall, make_detector, make_frames, photo_recall
+from maskfer_lib.landmarks import parse_dlib_xml
 from maskfer_lib.papers import putro
+from maskfer_lib.plots import save_figure, use_style
+from maskfer_lib.speed.flops import count_flops
+from maskfer_lib.speed.latency import (
+    benchmark_model,
+    choose_native_path,
+    cpu_count,
+    cpu_model,
+    export_onnx,
+    integrated_benchmark,
+    interleaved,
+    machine_info,
+    make_classifier,
+    onnx_op_profile,
+    set_threads,
+    speed_ratios,
+    time_detector,
+)
+from maskfer_lib.tables import save_table
 
 PAPER_TABLE2_FPS = putro.TABLE2_FPS
 """Putro et al., Table 2 (Keras): FPS classification, FPS integrated (``papers.putro``)."""
@@ -70,8 +93,6 @@ OTHER_MODELS = [
 
 def _build(name: str, size: int, channels: int | None = None):
     """Full-width registry model at size×size (the paper's channel count unless given)."""
-    from maskfer_lib import config, models
-
     spec = models.get_spec(name)
     c = spec.input_shape[2] if channels is None else channels
     config.seed_everything(0)  # same weights every run, so cached ONNX exports verify
@@ -81,8 +102,6 @@ def _build(name: str, size: int, channels: int | None = None):
 def choose_keras_path(size: int, runs: int, names=(REFERENCE, "mobilenet_v2"), skip=()):
     """Pick the native Keras path with the lowest summed median over ``names`` at ``size``
     (paths in ``skip`` are not tried)."""
-    from maskfer_lib.speed.latency import choose_native_path
-
     rows, totals = [], {}
     for name in names:
         try:
@@ -98,9 +117,24 @@ def choose_keras_path(size: int, runs: int, names=(REFERENCE, "mobilenet_v2"), s
     return (min(finite, key=finite.get) if finite else "tf.function"), rows
 
 
+def build_models(names, size: int) -> dict:
+    """``name -> (model, (H, W, C), spec)`` for every model of ``names`` at size×size
+    (:func:`_build`); a model that cannot be built is skipped with a printed reason.
+
+    :func:`time_models` and :func:`ratio_rounds` take this mapping, so each model of a
+    setting is built once for both."""
+    built = {}
+    for name in names:
+        try:
+            built[name] = _build(name, size)
+        except (ImportError, AttributeError, ValueError) as err:
+            print(f"skip {name} at {size}: {type(err).__name__}: {err}")
+    return built
+
+
 def time_models(
-    names,
-    sizes,
+    built: dict,
+    size: int,
     runs,
     warmup,
     threads,
@@ -108,37 +142,17 @@ def time_models(
     e2e_models=None,
     onnx_dir=None,
     backends=("native", "onnx"),
-    secondary=None,
 ) -> list[dict]:
-    """Rows of :func:`latency.benchmark_model` for every model and size, with params/FLOPs.
+    """Rows of :func:`latency.benchmark_model` for every model of ``built`` (one size, from
+    :func:`build_models`), with params/FLOPs.
 
-    ``secondary``: models timed at sizes after the first (default: all of ``names``).
     ONNX exports are cached under ``config.cache_dir()/onnx`` and reused only after they
-    verify against the freshly built model.
+    verify against the built model.
     """
-    from tqdm.auto import tqdm
-
-    from maskfer_lib import models
-    from maskfer_lib.config import cache_dir
-    from maskfer_lib.models import framework_of
-    from maskfer_lib.speed.flops import count_flops
-    from maskfer_lib.speed.latency import benchmark_model
-
-    onnx_dir = Path(onnx_dir or cache_dir() / "onnx")
+    onnx_dir = Path(onnx_dir or config.cache_dir() / "onnx")
     rows = []
-    jobs = [
-        (n, s)
-        for i, s in enumerate(sizes)
-        for n in names
-        if i == 0 or secondary is None or n in secondary
-    ]
-    for name, size in tqdm(jobs, desc="timing models"):
-        try:
-            model, shape, spec = _build(name, size)
-        except (ImportError, AttributeError, ValueError) as err:
-            print(f"skip {name} at {size}: {type(err).__name__}: {err}")
-            continue
-        fw = framework_of(model)
+    for name, (model, shape, spec) in tqdm(built.items(), desc=f"timing models at {size}"):
+        fw = models.framework_of(model)
         path = keras_paths.get(size) if fw == "keras" else None
         t0 = time.perf_counter()
         res = benchmark_model(
@@ -173,62 +187,65 @@ def time_models(
                     "seconds": time.perf_counter() - t0,
                 }
             )
-        del model, res
-        if fw == "keras":  # free the graphs of models already timed (memory grows otherwise)
-            import keras
-
-            keras.backend.clear_session()
     return rows
 
 
 def ratio_rounds(
-    names, sizes, threads, rounds, runs, warmup, keras_paths: dict, backends=("native", "onnx")
+    built: dict,
+    size: int,
+    threads,
+    rounds,
+    runs,
+    warmup,
+    keras_paths: dict,
+    backends=("native", "onnx"),
+    onnx_dir=None,
 ):
-    """Every model of ``names`` timed in interleaved rounds, one setting (back end × size) at
-    a time, forward protocol: :func:`latency.interleaved`'s rows with ``backend`` and ``size``."""
-    import pandas as pd
-
-    from maskfer_lib.config import cache_dir
-    from maskfer_lib.speed.latency import interleaved, make_classifier
-
+    """Every model of ``built`` (one size, from :func:`build_models`: the models
+    :func:`time_models` timed, not built again) timed in interleaved rounds, one back end at
+    a time, forward protocol: :func:`latency.interleaved`'s rows with ``backend`` and
+    ``size``. ONNX Runtime loads the exports :func:`time_models` wrote to ``onnx_dir``
+    (default ``config.cache_dir()/onnx``) after they verify against these models."""
+    onnx_dir = Path(onnx_dir or config.cache_dir() / "onnx")
     tables = []
-    for size in sizes:
-        built = {}
-        for name in names:
-            try:
-                built[name] = _build(name, size)
-            except (ImportError, AttributeError, ValueError) as err:
-                print(f"skip {name} at {size} in the interleaved rounds: {err}")
-        for backend in backends:
-            fns = {}
-            for name, (model, shape, _) in built.items():
-                fwd, to_input, _, _ = make_classifier(
-                    model, backend, shape, threads, keras_paths.get(size),
-                    onnx_dir=cache_dir() / "onnx" / f"{name}_{size}",
-                )  # fmt: skip
-                x = to_input(np.random.default_rng(0).random((1, *shape), dtype=np.float32))
-                fns[name] = lambda f=fwd, v=x: f(v)
-            t = interleaved(fns, rounds=rounds, runs=runs, warmup=warmup)
-            tables.append(t.assign(backend=backend, size=size))
+    for backend in backends:
+        fns = {}
+        for name, (model, shape, _) in built.items():
+            fwd, to_input, _, _ = make_classifier(
+                model, backend, shape, threads, keras_paths.get(size),
+                onnx_dir=onnx_dir / f"{name}_{size}",
+            )  # fmt: skip
+            x = to_input(np.random.default_rng(0).random((1, *shape), dtype=np.float32))
+            fns[name] = lambda f=fwd, v=x: f(v)
+        t = interleaved(fns, rounds=rounds, runs=runs, warmup=warmup)
+        tables.append(t.assign(backend=backend, size=size))
     return pd.concat(tables, ignore_index=True)[
         ["backend", "size", "round", "name", "median_ms", "fps"]
     ]
 
 
+def _free(built: dict) -> None:
+    """Drop the models of one setting once they are timed, and Keras' graphs of them
+    (memory grows from one setting to the next otherwise)."""
+    keras_built = any(models.framework_of(m) == "keras" for m, _, _ in built.values())
+    built.clear()
+    if keras_built:
+        import keras  # loaded already: a Keras model was built
+
+        keras.backend.clear_session()
+
+
 def rgc_op_costs(size: int = 48, threads: int = 1, runs: int = 200):
     """ONNX Runtime kernel time per operator type for Slim and Slim + RGC at ``size``
     (``latency.onnx_op_profile``): microseconds per run of each, and what RGC adds."""
-    from maskfer_lib.config import cache_dir
-    from maskfer_lib.speed.latency import export_onnx, onnx_op_profile
-
     parts = {}
     for name in ("putro_slim", REFERENCE):
         model, shape, _ = _build(name, size)
-        path = export_onnx(model, cache_dir() / "onnx" / f"profile_{name}_{size}.onnx", shape)
+        path = export_onnx(
+            model, config.cache_dir() / "onnx" / f"profile_{name}_{size}.onnx", shape
+        )
         x = np.random.default_rng(0).random((1, *shape), dtype=np.float32)
         parts[name] = onnx_op_profile(path, x, threads, runs).set_index("op")["us_per_run"]
-    import pandas as pd
-
     table = pd.DataFrame(parts).fillna(0.0)
     table["rgc_adds_us"] = table[REFERENCE] - table["putro_slim"]
     table.loc["total"] = table.sum()
@@ -239,8 +256,6 @@ def goals_table(ratios, reference: str = REFERENCE):
     """One row per setting (back end × size): Slim + RGC's median speed-up over MobileNetV2
     (goal >= 1.6) and its FPS relative to Slim (goal >= 0.75), with their ranges, and
     whether it beat every Table 2 baseline in every interleaved round."""
-    import pandas as pd
-
     rows = []
     for (backend, size), g in ratios.groupby(["backend", "size"], sort=False):
         g = g.set_index("model")
@@ -330,10 +345,7 @@ smaller ones (a group in front of the camera)."""
 
 def _wild_photos():
     # The annotated in-the-wild photos (43 faces in 9 photos) when ../shared/data has them.
-    from maskfer_lib.config import SHARED_DATA
-    from maskfer_lib.landmarks import parse_dlib_xml
-
-    folder = SHARED_DATA / "wild" / "dlib_faces"
+    folder = config.SHARED_DATA / "wild" / "dlib_faces"
     xmls = [folder / f"{s}_with_face_landmarks.xml" for s in ("testing", "training")]
     return [a for x in xmls if x.is_file() for a in parse_dlib_xml(x)]
 
@@ -344,18 +356,6 @@ def integrated(
     """Detector settings (latency; recall on frames with one and with four faces and on the
     annotated wild photos) and detector + Slim+RGC integrated FPS, classifying every face,
     with the classifier at each of ``classifier_sizes``."""
-    import pandas as pd
-
-    from maskfer_lib import synth
-    from maskfer_lib.config import cache_dir
-    from maskfer_lib.detect import detector_recall, make_detector, make_frames, photo_recall
-    from maskfer_lib.speed.latency import (
-        integrated_benchmark,
-        machine_info,
-        make_classifier,
-        time_detector,
-    )
-
     # Frontal faces: a webcam user faces the camera (and both detectors are frontal-only).
     faces = synth.generate(
         n_per_class=max(2, n_frames // 7 + 1), size=128, seed=seed, pose="frontal"
@@ -416,7 +416,7 @@ def integrated(
         for backend in ("native", "onnx"):
             _, _, classify, info = make_classifier(
                 model, backend, shape, threads, spin=False,
-                onnx_dir=cache_dir() / "onnx" / f"{REFERENCE}_{size}",
+                onnx_dir=config.cache_dir() / "onnx" / f"{REFERENCE}_{size}",
             )  # fmt: skip
             for label, det in detectors.items():
                 rec = det_df.set_index("detector").loc[label]
@@ -446,8 +446,6 @@ def fps_figure(df, cpu: str, threads: int):
     """Horizontal bars: forward FPS per model, native vs ONNX Runtime, one panel per size."""
     import matplotlib
     import matplotlib.pyplot as plt
-
-    from maskfer_lib.plots import use_style
 
     use_style()
     fwd = df[df.protocol == "forward"]
@@ -506,15 +504,11 @@ MODEL_GROUPS = ("table2", "all")
 def unknown_models(names, groups: bool = True) -> list[str]:
     """The entries of ``names`` that are not registry models (nor, with ``groups``, one of
     :data:`MODEL_GROUPS`)."""
-    from maskfer_lib import models
-
     allowed = set(models.REGISTRY) | (set(MODEL_GROUPS) if groups else set())
     return [n for n in names if n not in allowed]
 
 
 def _unknown_message(bad, option: str = "--models", groups: bool = True) -> str:
-    from maskfer_lib import models
-
     choices = f"{', '.join(MODEL_GROUPS)} or the registry" if groups else "the registry"
     return (
         f"{option}: unknown model name{'s' if len(bad) > 1 else ''} "
@@ -548,8 +542,6 @@ def run_bench(
     ``findings`` (sentences), ``native_paths``, ``detectors``, ``integrated``, plus ``cpu``,
     ``threads``, ``out``.
     """
-    from maskfer_lib import config
-
     prof = config.get_profile(profile)
     # Checked before anything is written: a bad name used to fail only after the path
     # comparison had written its table, leaving a partial set of files.
@@ -582,12 +574,6 @@ def run_bench(
             "TensorFlow was already running: its thread setting could not be changed "
             f"(in force: intra {tf.config.threading.get_intra_op_parallelism_threads()})"
         )
-    import pandas as pd
-
-    from maskfer_lib.plots import save_figure
-    from maskfer_lib.speed.latency import cpu_count, cpu_model, set_threads, speed_ratios
-    from maskfer_lib.tables import save_table
-
     set_threads(threads)
     out = Path(out) if out else config.figures_dir(prof.name)
     runs, warmup = runs or prof.timing_runs, prof.timing_warmup
@@ -611,32 +597,26 @@ def run_bench(
         ]
     )
     res["native_paths"] = res["native_paths"].assign(cpu=cpu, threads=threads)
-    rows = time_models(
-        names, sizes, runs, warmup, threads, paths, e2e_models=e2e, secondary=secondary
-    )
+    # Per size, each model is built once: timed alone (benchmark_model), then the models of
+    # one setting take turns in interleaved rounds in one process (the ratios).
+    rows, round_tables = [], []
+    per_round = max(20, runs // 4)
+    for i, size in enumerate(sizes):
+        chosen = names if i == 0 or secondary is None else [n for n in names if n in secondary]
+        built = build_models(chosen, size)
+        rows += time_models(built, size, runs, warmup, threads, paths, e2e_models=e2e)
+        if built:
+            round_tables.append(
+                ratio_rounds(built, size, threads, prof.timing_rounds, per_round, warmup, paths)
+            )
+        _free(built)
     if not rows:
         raise RuntimeError(
             f"none of {names} could be built and timed (see the 'skip' lines above); "
             "nothing written"
         )
     save_table(res["native_paths"], out, "timing_native_paths")
-    # Ratios from interleaved rounds: the models of one setting take turns in one process.
-    per_round = max(20, runs // 4)
-    res["rounds"] = pd.concat(
-        [
-            ratio_rounds(
-                names if i == 0 or secondary is None else [n for n in names if n in secondary],
-                [size],
-                threads,
-                prof.timing_rounds,
-                per_round,
-                warmup,
-                paths,
-            )  # fmt: skip
-            for i, size in enumerate(sizes)
-        ],
-        ignore_index=True,
-    ).assign(cpu=cpu, threads=threads)
+    res["rounds"] = pd.concat(round_tables, ignore_index=True).assign(cpu=cpu, threads=threads)
     save_table(res["rounds"], out, "timing_rounds")
     res["ratios"] = speed_ratios(res["rounds"].drop(columns=["cpu", "threads"]), REFERENCE)
     res["ratios"] = res["ratios"].assign(cpu=cpu, threads=threads)
@@ -668,8 +648,6 @@ def main(argv=None) -> int:
     timed or written; a bad one exits with an argparse error (status 2) listing the valid
     names.
     """
-    from maskfer_lib import config
-
     ap = argparse.ArgumentParser(
         prog="python -m maskfer_lib.speed.table2",
         description=__doc__,

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskfer_lib.synth.shape import SIDE
+
 AU_NAMES = (
     "AU1", "AU2", "AU4", "AU5", "AU6", "AU7", "AU9", "AU10",
     "AU12", "AU15", "AU16", "AU20", "AU23", "AU25", "AU26",
@@ -91,8 +93,6 @@ AU_TABLE: dict[str, list[tuple[tuple[int, ...], tuple[float, float, float]]]] = 
 
 def _build_matrix() -> np.ndarray:
     """AU displacement tensor (K, 68, 3) with outward dx resolved to signed dx per side."""
-    from maskfer_lib.synth.shape import SIDE
-
     out = np.zeros((len(AU_NAMES), 68, 3))
     for name, entries in AU_TABLE.items():
         k = AU_INDEX[name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from maskfer_lib.records import FaceDataset
+from maskfer_lib.synth.generate import generate, split_by_identity
 
 
 def occlude_lower_half(ds: FaceDataset) -> np.ndarray:
@@ -61,8 +62,6 @@ def baseline_accuracy(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
-
-    from maskfer_lib.synth.generate import generate, split_by_identity
 
     if ds is None:
         ds = generate(n_per_class, size=size, seed=seed, pose=pose)
