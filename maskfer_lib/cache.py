@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskfer_lib.config import cache_dir
 from maskfer_lib.records import FaceDataset, decode_dataset, encode_dataset
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,6 @@ def _json_scalar(v):
 
 def entry_paths(namespace: str, key: str, root: Path | None = None) -> tuple[Path, Path]:
     """(npz path, QC csv path) of one entry."""
-    from maskfer_lib.config import cache_dir
-
     root = Path(root) if root is not None else cache_dir()
     return root / f"{namespace}-{key}.npz", root / f"{namespace}-{key}.qc.csv"
 

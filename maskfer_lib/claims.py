@@ -27,7 +27,11 @@ import numpy as np
 import pandas as pd
 
 from maskfer_lib import evaluate, protocol
+from maskfer_lib.config import figures_dir, runs_dir
+from maskfer_lib.models import build_model, count_params
 from maskfer_lib.papers import celik, hayashi, putro, yang
+from maskfer_lib.speed.flops import count_flops
+from maskfer_lib.speed.model_cost import PUTRO_MODELS
 
 HOLDS, FAILS, NOT_SHOWN, UNTESTABLE = "holds", "does not hold", "not shown", "not testable here"
 """The four verdicts a :class:`Finding` can carry (the module docstring says when)."""
@@ -50,8 +54,6 @@ class Evidence:
     def gather(cls, profile: str, dataset: str) -> Evidence:
         """Read what the notebooks of ``profile`` on ``dataset`` wrote (missing parts stay
         empty and make the claims that need them ``not testable here``)."""
-        from maskfer_lib.config import figures_dir, runs_dir
-
         fig = figures_dir(profile, dataset)
 
         def read(name):
@@ -230,9 +232,6 @@ def _params(name: str, target: int, gflops: float):
     """A check: the model's parameter count and FLOPs at 48×48 against the paper's."""
 
     def check(ev: Evidence) -> Finding:
-        from maskfer_lib.models import build_model, count_params
-        from maskfer_lib.speed.flops import count_flops
-
         model = build_model(name, num_classes=7, input_shape=(48, 48, 3))
         params, g = count_params(model), count_flops(model, (48, 48, 3)) / 1e9
         ok = abs(params - target) <= 0.01 * target and abs(g - gflops) <= 0.1 * gflops
@@ -274,8 +273,6 @@ def _faster_than(name: str, rivals: tuple[str, ...]):
 
 
 def _putro_baselines() -> tuple[str, ...]:
-    from maskfer_lib.speed.model_cost import PUTRO_MODELS
-
     return tuple(m for m in PUTRO_MODELS if not m.startswith("putro_"))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from maskfer_lib import config
 from maskfer_lib.data.formats import (
     _KDEF_RE,
     _check_fer2013_usage,
@@ -282,8 +283,6 @@ def load_dataset(
     ``test`` and ``val`` is carved from train. A split without images of some class is
     warned about and recorded in its ``meta["missing_classes"]``.
     """
-    from maskfer_lib import config
-
     prof = config.get_profile(profile) if isinstance(profile, str) else profile
     name = _check_name(name)
     if name == "synthfacs":

@@ -9,6 +9,7 @@ import logging
 
 import numpy as np
 
+from maskfer_lib import config, synth
 from maskfer_lib.cache import code_version
 from maskfer_lib.data.splits import apply_split, identity_split
 from maskfer_lib.records import FaceDataset, load_splits, save_splits
@@ -26,8 +27,6 @@ def load_synthfacs(
     synth package has none). The cache key holds every argument and a hash of the synth
     sources.
     """
-    from maskfer_lib import config, synth
-
     key = json.dumps({"n": n_per_class, "size": size, "seed": seed, **gen_kwargs}, sort_keys=True)
     digest = hashlib.sha1((key + code_version("maskfer_lib.synth")).encode()).hexdigest()[:12]
     path = config.cache_dir() / f"synthfacs_{n_per_class}x{size}_seed{seed}_{digest}.npz"

@@ -10,7 +10,9 @@ the paper's architecture section states 128×128 input. The printed numbers come
 
 from __future__ import annotations
 
+from maskfer_lib.models import build_model, get_spec
 from maskfer_lib.papers import putro
+from maskfer_lib.speed.flops import count_flops
 
 PUTRO_MODELS = (
     "putro_slim",
@@ -54,9 +56,6 @@ def param_table(names=PUTRO_MODELS, sizes=(48, 128), num_classes: int = 7):
     """
     import pandas as pd
 
-    from maskfer_lib.models import build_model, get_spec
-    from maskfer_lib.speed.flops import count_flops
-
     rows = []
     for name in names:
         spec = get_spec(name)
@@ -88,8 +87,6 @@ def putro_table1(trained: dict, costs):
     ``unmasked``), accuracy beside its majority baseline and Putro's M-KDEF accuracy,
     parameters and GFLOPs beside the paper's (``costs`` is :func:`param_table`'s table)."""
     import pandas as pd
-
-    from maskfer_lib.models import get_spec
 
     cost = costs.set_index("model")
     rows = []
