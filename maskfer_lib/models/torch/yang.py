@@ -305,13 +305,30 @@ class TwoBranchHead(nn.Module):
         self.branch_m = AttentionalConvBranch(channels, feat_hw, hidden, num_classes, dropout)
 
 
-def mix_branch_logits(z_u: torch.Tensor, z_m: torch.Tensor, unmasked_weight: float) -> torch.Tensor:
-    """log(w p_u + (1 − w) p_m): the two branches' probabilities mixed, as logits."""
-    p = unmasked_weight * F.softmax(z_u, 1) + (1 - unmasked_weight) * F.softmax(z_m, 1)
-    return torch.log(p.clamp_min(1e-12))
+class TwoBranchOutput:
+    """Mixin: the train-helper contract for Yang's two-branch models, whose forward returns
+    ``(z_u, z_m)``, the unmasked and masked branches' logits; ``unmasked_weight`` w weighs
+    them at prediction."""
+
+    unmasked_weight: float
+
+    def compute_loss(
+        self, outputs, y: torch.Tensor, label_smoothing: float = 0.0, reduction: str = "mean"
+    ) -> torch.Tensor:
+        """l_u + l_m: the cross-entropy of each branch, summed (both approaches' loss)."""
+        z_u, z_m = outputs
+        kw = {"label_smoothing": label_smoothing, "reduction": reduction}
+        return F.cross_entropy(z_u, y, **kw) + F.cross_entropy(z_m, y, **kw)
+
+    def logits(self, outputs) -> torch.Tensor:
+        """log(w p_u + (1 − w) p_m): the two branches' probabilities mixed, as logits."""
+        z_u, z_m = outputs
+        w = self.unmasked_weight
+        p = w * F.softmax(z_u, 1) + (1 - w) * F.softmax(z_m, 1)
+        return torch.log(p.clamp_min(1e-12))
 
 
-class YangAttention(nn.Module):
+class YangAttention(TwoBranchOutput, nn.Module):
     """Approach 2, stage 2: F ⊙ H_m and F ⊙ H_u → two FC branches; loss l_u + l_m.
 
     ``forward(x)`` returns ``(z_u, z_m)`` (the two branches' logits); ``forward(x, heat=H)``
@@ -381,18 +398,6 @@ class YangAttention(nn.Module):
         # F's size; a fixed kernel keeps the ONNX export free of shape inference.
         h_m = F.avg_pool2d(h_m, self.heat_pool)
         return self.branch_u(f * (1 - h_m)), self.branch_m(f * h_m)
-
-    def compute_loss(
-        self, outputs, y: torch.Tensor, label_smoothing: float = 0.0, reduction: str = "mean"
-    ) -> torch.Tensor:
-        """l_u + l_m (cross-entropy of each branch)."""
-        z_u, z_m = outputs
-        kw = {"label_smoothing": label_smoothing, "reduction": reduction}
-        return F.cross_entropy(z_u, y, **kw) + F.cross_entropy(z_m, y, **kw)
-
-    def logits(self, outputs) -> torch.Tensor:
-        """Log of the weighted mean of the two branches' probabilities (see module doc)."""
-        return mix_branch_logits(*outputs, self.unmasked_weight)
 
 
 def build_yang_attention(

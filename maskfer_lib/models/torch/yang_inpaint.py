@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from maskfer_lib.models.torch.common import check_input_shape, scale_channels
-from maskfer_lib.models.torch.yang import TwoBranchHead, make_backbone, mix_branch_logits
+from maskfer_lib.models.torch.yang import TwoBranchHead, TwoBranchOutput, make_backbone
 
 LANDMARK_29 = 28
 """0-based index of iBUG point No. 29 (the nose bridge), where the paper splits the face."""
@@ -327,7 +327,7 @@ def train_landmarker(
 # ------------------------------------------------------------------------ stage 2 (FER)
 
 
-class YangInpaintFER(nn.Module):
+class YangInpaintFER(TwoBranchOutput, nn.Module):
     """Approach 1, stage 2: split the masked face at landmark 29 (found on the inpainted face).
 
     ``forward(x)`` returns ``(z_u, z_m)``: logits of the upper (unmasked) and lower (masked)
@@ -397,18 +397,6 @@ class YangInpaintFER(nn.Module):
         """``(z_u, z_m)``."""
         upper, lower = self.parts(x, split_y)
         return self.branch_u(self.backbone(upper)), self.branch_m(self.backbone(lower))
-
-    def compute_loss(
-        self, outputs, y: torch.Tensor, label_smoothing: float = 0.0, reduction: str = "mean"
-    ) -> torch.Tensor:
-        """L_u + L_m (cross-entropy of each branch)."""
-        z_u, z_m = outputs
-        kw = {"label_smoothing": label_smoothing, "reduction": reduction}
-        return F.cross_entropy(z_u, y, **kw) + F.cross_entropy(z_m, y, **kw)
-
-    def logits(self, outputs) -> torch.Tensor:
-        """Log of the weighted mean of the two branches' probabilities."""
-        return mix_branch_logits(*outputs, self.unmasked_weight)
 
 
 def build_yang_inpaint(
