@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -94,6 +95,10 @@ class NotebookCfg:
 
     mask_whole_dataset: bool = False
     """Notebook 01 masks every split of a real dataset with every method (cached for 02-10)."""
+    masking_faces_per_class: int = 80
+    """Notebook 01: SynthFACS faces per class that every masking method masks."""
+    masking_real_faces: int = 300
+    """Notebook 01: faces in its masked sample of a real dataset."""
     sample_photos: int | None = None
     """Notebook 01: in-the-wild photos masked (``None``: all)."""
     putro_models: tuple[str, ...] | None = None
@@ -216,6 +221,8 @@ PROFILES: dict[str, Profile] = {
         demo_epochs=1,
         bench=BenchCfg(BENCH_MODELS_SMALL, input_size=32, train_faces=56),
         notebook=NotebookCfg(
+            masking_faces_per_class=3,
+            masking_real_faces=24,
             sample_photos=4,
             putro_models=("putro_slim_rgc",),
             putro_train_per_class=10,
@@ -369,6 +376,8 @@ PROFILES: dict[str, Profile] = {
         timing_warmup=50,
         notebook=NotebookCfg(
             mask_whole_dataset=True,
+            masking_faces_per_class=300,
+            masking_real_faces=1000,
             putro_masks="template",
             putro_input=128,
             putro_pretrain_epochs=50,
@@ -418,6 +427,51 @@ def seed_everything(seed: int) -> None:
         sys.modules["keras"].utils.set_random_seed(seed)
     elif "tensorflow" in sys.modules:
         sys.modules["tensorflow"].random.set_seed(seed)
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a notebook's setup cell establishes (:func:`setup`), one field per job."""
+
+    profile: Profile
+    """The profile the notebook runs with (``get_profile`` of its ``PROFILE``)."""
+    dataset: str
+    seed: int
+    figures: Path
+    """Where the notebook writes figures and tables (:func:`figures_dir`)."""
+    runs: Path
+    """Where trained runs of this profile and dataset live (:func:`runs_dir`)."""
+    started: float
+    """``time.perf_counter()`` when the session was set up."""
+
+    def elapsed(self) -> float:
+        """Seconds since the session was set up (a notebook's wall time so far)."""
+        return time.perf_counter() - self.started
+
+
+def setup(profile: str, dataset: str = "synthfacs", seed: int = 0) -> Session:
+    """The start every notebook shares: look up the profile, seed, style, folders, clock.
+
+    Call it after the notebook's imports: :func:`seed_everything` seeds TensorFlow/Keras and
+    torch only when they are already imported. An unknown profile raises before anything
+    is seeded or created.
+    """
+    started = time.perf_counter()
+    chosen = get_profile(profile)
+    seed_everything(seed)
+    # Imported here, not at the top: config is imported by nearly every module and by the
+    # command-line tools, which need no matplotlib (plots does not import config: no cycle).
+    from maskfer_lib import plots
+
+    plots.use_style()
+    return Session(
+        profile=chosen,
+        dataset=dataset,
+        seed=seed,
+        figures=figures_dir(profile, dataset),
+        runs=runs_dir(profile, dataset),
+        started=started,
+    )
 
 
 def figures_dir(profile: str, dataset: str = "synthfacs") -> Path:

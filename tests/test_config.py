@@ -65,3 +65,42 @@ def test_the_library_reads_settings_not_profile_names():
         if pattern.search(line) and ("prof" in line or "profile" in line)
     ]
     assert not hits, f"read a Profile field instead of the name: {hits}"
+
+
+def test_setup_seeds_styles_and_names_the_folders(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from maskfer_lib import plots
+
+    monkeypatch.setenv("MASKFER_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("MASKFER_FIGURES", str(tmp_path / "figures"))
+    with plt.rc_context({"font.size": 3}):  # the style is undone for the other tests
+        session = config.setup("smoke", "synthfacs", 5)
+        first = np.random.rand(4)
+        assert plt.rcParams["font.size"] == plots.STYLE["font.size"]
+    assert session.profile is config.get_profile("smoke")
+    assert (session.dataset, session.seed) == ("synthfacs", 5)
+    assert session.figures == config.figures_dir("smoke", "synthfacs")
+    assert session.runs == config.runs_dir("smoke", "synthfacs")
+    assert session.figures.is_dir() and session.runs.is_dir()
+    assert 0 <= session.elapsed() < 60
+    config.setup("smoke", "synthfacs", 5)
+    assert np.array_equal(first, np.random.rand(4))  # the same seed draws the same numbers
+    with pytest.raises(AttributeError):
+        session.seed = 6  # frozen
+
+
+def test_setup_rejects_an_unknown_profile_before_creating_anything(tmp_path, monkeypatch):
+    monkeypatch.setenv("MASKFER_RUNS", str(tmp_path / "runs"))
+    with pytest.raises(ValueError, match="unknown profile 'fast'.*smoke"):
+        config.setup("fast", "synthfacs", 0)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_notebook_01_sample_sizes_are_the_ones_it_used_by_profile_name():
+    # Moved from a {profile name: size} lookup in notebook 01 into NotebookCfg.
+    sizes = {n: config.get_profile(n).notebook for n in ("smoke", "quick", "real", "paper")}
+    assert {n: s.masking_faces_per_class for n, s in sizes.items()} == {
+        "smoke": 3, "quick": 80, "real": 80, "paper": 300}  # fmt: skip
+    assert {n: s.masking_real_faces for n, s in sizes.items()} == {
+        "smoke": 24, "quick": 300, "real": 300, "paper": 1000}  # fmt: skip
