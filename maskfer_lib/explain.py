@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from maskfer_lib import train
+from maskfer_lib.data import to_model_input
 from maskfer_lib.models import framework_of
 
 if TYPE_CHECKING:
@@ -677,6 +679,37 @@ def cam_figure(
     fig.tight_layout()
     add_heat_colorbar(fig, axes)
     return fig
+
+
+def unmasked_vs_masked_cams(model, input_shape, class_names, unmasked, masked, name: str, seed=0):
+    """Every map of ``model`` (:func:`explain_model`) on the same faces without and with a
+    mask, and a :func:`cam_figure` of one face per class whose captions give the predicted
+    class and its probability (the class the CAMs explain) beside the true class.
+
+    ``input_shape`` is the model's (H, W, C); Yang's attention model records 4 channels (RGB
+    plus its H_m), and :func:`explain_model` appends H_m itself, so the faces get at most 3.
+    Returns ``((unmasked_maps, masked_maps), figure)``.
+    """
+    faces_shape = (*input_shape[:2], min(input_shape[2], 3))
+    inputs = [to_model_input(faces, faces_shape) for faces in (unmasked, masked)]
+    unmasked_maps, masked_maps = (explain_model(model, x) for x in inputs)
+    first = pick_per_class(unmasked, 1, seed)
+    probabilities = [train.predict_proba(model, model_input(model, x[first])[0]) for x in inputs]
+    captions = [
+        tuple(f"pred {class_names[face.argmax()]} {face.max():.2f}" for face in pair)
+        for pair in zip(*probabilities, strict=True)
+    ]
+    height, width = feature_map_size(model, input_shape)
+    fig = cam_figure(
+        unmasked.images[first],
+        masked.images[first],
+        {method: maps[first] for method, maps in unmasked_maps.items()},
+        {method: maps[first] for method, maps in masked_maps.items()},
+        [f"true {unmasked.class_names[label]}" for label in unmasked.labels[first]],
+        title=f"{name}: CAMs on its {height}×{width} feature map, unmasked (left) vs masked (right)",
+        captions=captions,
+    )
+    return (unmasked_maps, masked_maps), fig
 
 
 def share_figure(table):

@@ -371,7 +371,9 @@ def seed_table(runs_by_model: dict[str, list[Run]], test: str) -> pd.DataFrame:
             "majority class (%)": 100 * results[0].majority,
             "balanced accuracy (%)": 100 * np.mean([r.balanced_accuracy for r in results]),
         }
-    return pd.DataFrame(rows).T
+    columns = ["seeds", "accuracy (%)", "min (%)", "max (%)", "mean 95 % interval"]
+    columns += ["majority class (%)", "balanced accuracy (%)"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
 def results_table(runs) -> pd.DataFrame:

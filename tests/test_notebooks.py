@@ -21,11 +21,6 @@ NOTEBOOKS = runner.find_notebooks()
 REQUIRED_PARAMS = ("DATASET", "DATA_DIR", "PROFILE", "SEED")
 MAX_CELL_LINES = 15
 """A code cell asks one thing: a longer one is split, or its logic moves to the library."""
-LONG_CELLS = {
-    ("07_gradcam_attention", "8383f51c"): "one loop per model (explain, predict, draw); shorter "
-    "only with a helper in explain.py, since splitting the loop would reorder the models' work",
-}
-"""Cells allowed over MAX_CELL_LINES, by notebook and cell id, each with its reason."""
 
 
 def test_notebooks_exist_in_order():
@@ -69,7 +64,7 @@ def test_cells_are_short_and_define_no_function(path):
         if cell.cell_type != "code":
             continue
         lines = len(cell.source.splitlines())
-        if lines > MAX_CELL_LINES and (path.stem, cell.get("id")) not in LONG_CELLS:
+        if lines > MAX_CELL_LINES:
             long_cells.append(f"cell {i} ({lines} lines)")
         definitions += [
             f"cell {i} line {node.lineno}: {type(node).__name__}"
@@ -80,14 +75,6 @@ def test_cells_are_short_and_define_no_function(path):
     assert not definitions, (
         f"{path.name} defines functions (move them to maskfer_lib): {definitions}"
     )
-
-
-def test_the_cells_allowed_to_be_long_still_are():
-    # An entry of LONG_CELLS goes once its cell is shortened or removed.
-    for stem, cell_id in LONG_CELLS:
-        nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
-        lines = [len(c.source.splitlines()) for c in nb.cells if c.get("id") == cell_id]
-        assert lines and lines[0] > MAX_CELL_LINES, f"drop {stem} {cell_id} from LONG_CELLS"
 
 
 @pytest.fixture(scope="module")

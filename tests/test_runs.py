@@ -276,3 +276,12 @@ def test_seed_table_gives_the_spread_over_seeds_beside_the_majority_class():
     assert table.loc["good", "accuracy (%)"].startswith("87.5 ± ")
     assert table.loc["bad", "accuracy (%)"] == "25.0 ± 0.0"
     assert table.loc["bad", "majority class (%)"] == 75
+
+
+def test_seed_table_of_no_seeded_model_is_an_empty_table_with_its_columns(tmp_path):
+    from maskfer_lib import tables
+
+    table = runs.seed_table({}, "test_masked")
+    assert table.empty and "accuracy (%)" in table.columns
+    tables.save_table(table, tmp_path, "seeds")
+    assert (tmp_path / "seeds.md").read_text().strip()
