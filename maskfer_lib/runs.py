@@ -67,6 +67,14 @@ class Run:
     out_dir: Path | None = None
     model: object = field(default=None, repr=False)
 
+    @property
+    def train_seconds(self) -> float:
+        """Seconds of training, pre-training included, from the epochs' own times: the same
+        whether this call trained the model or loaded the finished run (``seconds`` is this
+        call's wall time, a few seconds when it loaded)."""
+        pre = 0.0 if self.pretrain_history is None else self.pretrain_history["seconds"].sum()
+        return float(self.history["seconds"].sum() + pre)
+
     def accuracy(self, test: str) -> float:
         """Accuracy on test set ``test`` (a key of the ``tests`` passed in)."""
         return float(self.results[test].accuracy)
@@ -81,7 +89,7 @@ class Run:
             "recipe": self.recipe,
             "params": self.params,
             "epochs": int(len(h)),
-            "train_min": float(h["seconds"].sum()) / 60,
+            "train_min": self.train_seconds / 60,
             "images_per_s": float(h["images_per_s"].median()),
             "best_val_accuracy": float(h["val_accuracy"].max()),
         }

@@ -285,3 +285,15 @@ def test_seed_table_of_no_seeded_model_is_an_empty_table_with_its_columns(tmp_pa
     assert table.empty and "accuracy (%)" in table.columns
     tables.save_table(table, tmp_path, "seeds")
     assert (tmp_path / "seeds.md").read_text().strip()
+
+
+def test_train_seconds_counts_the_epochs_not_the_call(tmp_path):
+    data = blobs(n=60)
+    cfg = TrainCfg(epochs=2, batch_size=16, max_steps_per_epoch=2)
+    common = dict(model_name="t", cfg=cfg, class_names=("a", "b", "c"), run_dir=tmp_path)
+    first = runs.train_and_record("t", data, data, {"x": data}, model=torch_cnn(), **common)
+    again = runs.train_and_record("t", data, data, {"x": data}, model=torch_cnn(), **common)
+    # The second call loads the finished run: its wall time is not a training time.
+    assert again.train_seconds == pytest.approx(first.train_seconds)
+    assert first.train_seconds == pytest.approx(float(first.history["seconds"].sum()))
+    assert again.row()["train_min"] == pytest.approx(first.train_seconds / 60)

@@ -105,7 +105,7 @@ def putro_table1(trained: dict, costs):
                 "paper_params": spec.paper_params,
                 "gflops_48": cost.loc[name, "gflops_48"] if name in cost.index else None,
                 "paper_gflops": spec.paper_gflops,
-                "train_s": run.seconds,
+                "train_s": run.train_seconds,
             }
         )
     return pd.DataFrame(rows)
