@@ -179,7 +179,7 @@ def _confusion_on_ax(
     for t in ax.get_xticklabels():
         t.set_ha("right")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, pad=14)  # clear of the colour bar's top label
     return ax
 
 
@@ -253,7 +253,7 @@ def plot_time_to_accuracy(histories: dict, title: str | None = None, majority=No
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False, fontsize=8, ncol=2, loc="best")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, pad=14)  # clear of the colour bar's top label
     fig.tight_layout()
     return fig
 
@@ -279,7 +279,7 @@ def plot_two_by_two(cells, majority=None, chance=None, title: str | None = None)
     ax.legend(title="train→test", ncol=3, frameon=False, fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, pad=14)  # clear of the colour bar's top label
     fig.tight_layout()
     return fig
 
