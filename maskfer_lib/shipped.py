@@ -297,7 +297,7 @@ def ship_best(run_dir, dataset: str, weights_dir: str | Path | None = None) -> l
                     folder, name, trained_on=f"{dataset} train", weights_dir=weights_dir
                 )
             except FileTooLarge as err:
-                skipped.append(str(err))
+                skipped.append(f"{folder.name} not shipped: {err}")
                 continue
             meta = card(name, weights_dir)
             acc = meta["test_accuracy"]
