@@ -366,18 +366,17 @@ def seed_table(runs_by_model: dict[str, list[Run]], test: str) -> pd.DataFrame:
         results = [r.results[test] for r in model_runs]
         acc = np.array([r.accuracy for r in results])
         summary = evaluate.kfold_summary(results)
+        mean = summary["mean"]
         rows[name] = {
             "seeds": len(results),
             "accuracy (%)": summary.loc["accuracy", "mean ± std"],
             "min (%)": 100 * acc.min(),
             "max (%)": 100 * acc.max(),
             "mean 95 % interval": evaluate.format_interval(
-                acc.mean(),
-                np.mean([r.accuracy_lo for r in results]),
-                np.mean([r.accuracy_hi for r in results]),
+                mean["accuracy"], mean["accuracy_lo"], mean["accuracy_hi"]
             ),
             "majority class (%)": 100 * results[0].majority,
-            "balanced accuracy (%)": 100 * np.mean([r.balanced_accuracy for r in results]),
+            "balanced accuracy (%)": 100 * mean["balanced_accuracy"],
         }
     columns = ["seeds", "accuracy (%)", "min (%)", "max (%)", "mean 95 % interval"]
     columns += ["majority class (%)", "balanced accuracy (%)"]
