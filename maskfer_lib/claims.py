@@ -2,7 +2,7 @@
 
 Each :class:`Claim` names a paper, the claim in a sentence, the paper's own number, and a
 check that reads this project's results for one profile and dataset (:class:`Evidence`: the
-saved runs of notebooks 02–05, notebook 10's benchmark rows, notebook 08's timing table) and
+saved runs of notebooks 02–05 and their seeded reruns, notebook 10's benchmark rows, notebook 08's timing table) and
 returns a :class:`Finding` with our number ± its 95 % interval, the budget it was measured
 at, and a verdict:
 
@@ -19,6 +19,7 @@ number is read from ``maskfer_lib.papers`` (its printed tables), never typed in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from maskfer_lib import evaluate, protocol
 from maskfer_lib.config import figures_dir, runs_dir
 from maskfer_lib.models import build_model, count_params
 from maskfer_lib.papers import celik, hayashi, putro, yang
+from maskfer_lib.runs import SEEDS_FOLDER
 from maskfer_lib.speed.flops import count_flops
 from maskfer_lib.speed.model_cost import PUTRO_MODELS
 
@@ -79,6 +81,15 @@ class Evidence:
         except (FileNotFoundError, KeyError):
             return None
 
+    def seed_runs(self, name: str, test: str = "masked") -> list[evaluate.EvalResult]:
+        """The saved test predictions of ``name``'s seeded runs (``runs.train_seeds``:
+        ``<run_dir>/seeds/<name>_seed<k>``), in seed order; empty when there are none."""
+        folder = self.run_dir / SEEDS_FOLDER
+        pattern = re.compile(rf"{re.escape(name)}_seed(\d+)")
+        found = [pattern.fullmatch(n) for n in evaluate.list_runs(folder)]
+        ordered = sorted((m for m in found if m), key=lambda m: int(m.group(1)))
+        return [evaluate.evaluate_saved(folder, m.group(0), split=f"test_{test}") for m in ordered]
+
     def epochs(self, name: str) -> int | None:
         """Epochs run ``name`` trained for (its summary), or None."""
         try:
@@ -113,6 +124,22 @@ def _interval(r: evaluate.EvalResult) -> tuple[float, float]:
 
 def _text(r: evaluate.EvalResult) -> str:
     return evaluate.format_interval(r.accuracy, r.accuracy_lo, r.accuracy_hi)
+
+
+def _measured(ev: Evidence, name: str) -> tuple[str, tuple[float, float]] | None:
+    """``name``'s masked test accuracy as text and its 95 % interval: over its seeds
+    (``evaluate.over_seeds``) where it was trained with two or more, else its one run."""
+    seeded = ev.seed_runs(name)
+    if len(seeded) > 1:
+        s = evaluate.over_seeds(
+            [r.accuracy for r in seeded],
+            [r.accuracy_lo for r in seeded],
+            [r.accuracy_hi for r in seeded],
+        )
+        text = f"{evaluate.format_mean_std(s['mean'], s['std'])} [{100 * s['lo']:.1f}, {100 * s['hi']:.1f}]"
+        return f"{text} ({s['n']} seeds)", (s["lo"], s["hi"])
+    r = ev.run(name)
+    return None if r is None else (_text(r), _interval(r))
 
 
 def _missing(*names: str) -> Finding:
@@ -156,17 +183,18 @@ def _absolute(name: str, target: float, paper_epochs: int, where: str):
 
 
 def _order(names: tuple[str, ...], labels: tuple[str, ...]):
-    """A check: runs ``names`` rank in this order on masked test faces (each pair apart)."""
+    """A check: runs ``names`` rank in this order on masked test faces (each pair apart),
+    over their seeds where they have several (:func:`_measured`)."""
 
     def check(ev: Evidence) -> Finding:
-        results = [ev.run(n) for n in names]
-        absent = [n for n, r in zip(names, results, strict=True) if r is None]
+        measured = [_measured(ev, n) for n in names]
+        absent = [n for n, m in zip(names, measured, strict=True) if m is None]
         if absent:
             return _missing(*absent)
-        ours = ", ".join(f"{lab} {_text(r)}" for lab, r in zip(labels, results, strict=True))
+        ours = ", ".join(f"{lab} {m[0]}" for lab, m in zip(labels, measured, strict=True))
         orders = [
-            evaluate.order_by_interval(_interval(a), _interval(b))
-            for a, b in zip(results, results[1:], strict=False)
+            evaluate.order_by_interval(a[1], b[1])
+            for a, b in zip(measured, measured[1:], strict=False)
         ]
         budget = ", ".join(f"{lab} {ev.epochs(n)} ep" for lab, n in zip(labels, names, strict=True))
         return _from_orders(

@@ -206,6 +206,32 @@ def order_by_interval(a: tuple[float, float], b: tuple[float, float]) -> str:
     return "≈"
 
 
+def over_seeds(accuracy, lo, hi) -> dict:
+    """One model's accuracy over training seeds: ``{"mean", "std", "lo", "hi", "n"}``.
+
+    ``accuracy``, ``lo`` and ``hi`` hold one value per seed (a run's accuracy and its 95 %
+    bootstrap interval). ``std`` is the sample standard deviation (NaN for fewer than two
+    seeds); ``lo``/``hi`` are the intervals' means, so the std says how much the seed moves
+    the number and the interval how much the test faces do. Every seed-averaged table
+    (``protocol.two_by_two``, ``runs.seed_table``, ``claims``) reads its numbers here."""
+    acc = np.asarray(accuracy, dtype=float)
+    n = len(acc)
+    if n == 0:
+        return {"mean": np.nan, "std": np.nan, "lo": np.nan, "hi": np.nan, "n": 0}
+    return {
+        "mean": float(acc.mean()),
+        "std": float(acc.std(ddof=1)) if n > 1 else np.nan,
+        "lo": float(np.mean(lo)),
+        "hi": float(np.mean(hi)),
+        "n": n,
+    }
+
+
+def format_mean_std(mean: float, std: float) -> str:
+    """``"49.7 ± 0.8"`` in percent; just ``"49.7"`` when ``std`` is NaN (one seed)."""
+    return f"{100 * mean:.1f} ± {100 * std:.1f}" if np.isfinite(std) else f"{100 * mean:.1f}"
+
+
 def format_interval(value: float, lo: float, hi: float) -> str:
     """``"49.7 [48.1, 51.3]"``: a fraction and its interval, in percent."""
     return f"{100 * value:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
@@ -240,8 +266,7 @@ def kfold_summary(results, ddof: int = 1) -> pd.DataFrame:
         }
     )
     out["mean ± std"] = [
-        f"{100 * m:.1f} ± {100 * s:.1f}" if np.isfinite(s) else f"{100 * m:.1f}"
-        for m, s in zip(out["mean"], out["std"], strict=True)
+        format_mean_std(m, s) for m, s in zip(out["mean"], out["std"], strict=True)
     ]
     return out
 

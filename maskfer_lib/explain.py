@@ -750,3 +750,45 @@ def share_figure(table):
     axes[1].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def branch_weight_sweep(
+    model, x, y, class_names, weights: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0)
+) -> pd.DataFrame:
+    """What each branch of a Yang two-branch model (``models/torch/yang.py``,
+    ``TwoBranchOutput``) contributes: for each unmasked weight w, predict
+    argmax(w p_u + (1 − w) p_m) on ``x`` and report accuracy, balanced accuracy and how many
+    faces each class is predicted for.
+
+    Meant for validation faces: it says whether another mix would predict a class the
+    default (``model.unmasked_weight``) never does, without touching the test faces.
+    ``x`` is what the model takes (approach 2: faces with the heat-map channel); the
+    model's own weight is restored afterwards.
+    """
+    import pandas as pd
+    from sklearn.metrics import balanced_accuracy_score
+
+    if not hasattr(model, "unmasked_weight"):
+        raise TypeError(f"{type(model).__name__} has no unmasked/masked branches to weigh")
+    y = np.asarray(y).astype(np.int64).ravel()
+    kept = model.unmasked_weight
+    try:
+        model.unmasked_weight = 1.0
+        p_unmasked = train.predict_proba(model, x)
+        model.unmasked_weight = 0.0
+        p_masked = train.predict_proba(model, x)
+    finally:
+        model.unmasked_weight = kept
+    rows = []
+    for w in weights:
+        pred = (w * p_unmasked + (1 - w) * p_masked).argmax(axis=1)
+        counts = np.bincount(pred, minlength=len(class_names))
+        rows.append(
+            {
+                "unmasked weight": float(w),
+                "accuracy": float(np.mean(pred == y)),
+                "balanced accuracy": float(balanced_accuracy_score(y, pred)),
+                **{f"predicted {c}": int(n) for c, n in zip(class_names, counts, strict=True)},
+            }
+        )
+    return pd.DataFrame(rows)

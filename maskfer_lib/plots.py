@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -179,6 +180,8 @@ def _confusion_on_ax(
     for t in ax.get_xticklabels():
         t.set_ha("right")
     if title:
+        # Wrapped to the matrix's width: a longer title runs over the colour bar's labels.
+        title = textwrap.fill(title, width=8 + 6 * k, break_long_words=False)
         ax.set_title(title, pad=14)  # clear of the colour bar's top label
     return ax
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from maskfer_lib.evaluate import format_interval, order_by_interval
+from maskfer_lib.evaluate import format_interval, order_by_interval, over_seeds
 from maskfer_lib.records import FaceDataset
 
 CONDITIONS = ("unmasked", "masked")
@@ -86,11 +86,11 @@ def two_by_two(rows: pd.DataFrame) -> pd.DataFrame:
         row: dict = {"model": model}
         for c in CELLS:
             h = g[g.cell == c]
-            row[c] = h.accuracy.mean() if len(h) else np.nan
-            row[f"{c} std"] = h.accuracy.std(ddof=1) if len(h) > 1 else np.nan
-            row[f"{c} lo"] = h.accuracy_lo.mean() if len(h) else np.nan
-            row[f"{c} hi"] = h.accuracy_hi.mean() if len(h) else np.nan
-            row[f"{c} seeds"] = len(h)
+            s = over_seeds(h.accuracy, h.accuracy_lo, h.accuracy_hi)
+            row[c], row[f"{c} std"], row[f"{c} lo"], row[f"{c} hi"] = (
+                s["mean"], s["std"], s["lo"], s["hi"]
+            )  # fmt: skip
+            row[f"{c} seeds"] = s["n"]
         for name, (a, b) in DIFFERENCES.items():
             row[name] = row[a] - row[b]
             known = np.isfinite([row[a], row[b]]).all()

@@ -364,19 +364,18 @@ def seed_table(runs_by_model: dict[str, list[Run]], test: str) -> pd.DataFrame:
     rows = {}
     for name, model_runs in runs_by_model.items():
         results = [r.results[test] for r in model_runs]
-        acc = np.array([r.accuracy for r in results])
-        summary = evaluate.kfold_summary(results)
-        mean = summary["mean"]
+        acc = [r.accuracy for r in results]
+        seeds = evaluate.over_seeds(
+            acc, [r.accuracy_lo for r in results], [r.accuracy_hi for r in results]
+        )
         rows[name] = {
-            "seeds": len(results),
-            "accuracy (%)": summary.loc["accuracy", "mean ± std"],
-            "min (%)": 100 * acc.min(),
-            "max (%)": 100 * acc.max(),
-            "mean 95 % interval": evaluate.format_interval(
-                mean["accuracy"], mean["accuracy_lo"], mean["accuracy_hi"]
-            ),
+            "seeds": seeds["n"],
+            "accuracy (%)": evaluate.format_mean_std(seeds["mean"], seeds["std"]),
+            "min (%)": 100 * min(acc),
+            "max (%)": 100 * max(acc),
+            "mean 95 % interval": evaluate.format_interval(seeds["mean"], seeds["lo"], seeds["hi"]),
             "majority class (%)": 100 * results[0].majority,
-            "balanced accuracy (%)": 100 * mean["balanced_accuracy"],
+            "balanced accuracy (%)": 100 * np.mean([r.balanced_accuracy for r in results]),
         }
     columns = ["seeds", "accuracy (%)", "min (%)", "max (%)", "mean 95 % interval"]
     columns += ["majority class (%)", "balanced accuracy (%)"]

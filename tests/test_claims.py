@@ -42,6 +42,20 @@ def test_an_order_holds_only_when_the_intervals_are_apart(tmp_path):
     assert missing.verdict == claims.UNTESTABLE and "vgg11" in missing.why
 
 
+def test_an_order_reads_the_seeded_runs_where_a_model_has_several(tmp_path):
+    """The main runs alone say FECN > VGG11 > ABN; the seeds say FECN and VGG11 tie, so the
+    claim must read the seeds and find the intervals overlapping."""
+    ev = _evidence(tmp_path, fecn=0.9, vgg11=0.7, abn=0.5)
+    for seed, acc in enumerate((0.70, 0.72, 0.71)):
+        _save_run(tmp_path / "seeds", f"fecn_seed{seed}", acc)
+    _save_run(tmp_path / "seeds", "fecn_seedling", 0.1)  # not a seed of fecn: ignored
+    finding = _claim("FECN > VGG11 > ABN").check(ev)
+    assert finding.verdict == claims.NOT_SHOWN
+    assert "FECN 71.0 ± 1.0" in finding.ours and "(3 seeds)" in finding.ours
+    assert "VGG11 70.0 [" in finding.ours  # one run: its own interval, no seed count
+    assert [round(r.accuracy, 2) for r in ev.seed_runs("fecn")] == [0.70, 0.72, 0.71]
+
+
 def test_absolute_numbers_are_judged_on_fer2013_only(tmp_path):
     check = _claim("70.8").check
     assert check(_evidence(tmp_path / "1", celik_cnn=0.75)).verdict == claims.HOLDS

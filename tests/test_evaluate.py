@@ -169,3 +169,13 @@ def test_a_ranking_needs_disjoint_intervals():
     assert ev.order_by_interval((0.47, 0.49), (0.50, 0.52)) == "<"
     assert ev.order_by_interval((0.48, 0.51), (0.50, 0.52)) == "≈"
     assert ev.format_interval(0.497, 0.481, 0.513) == "49.7 [48.1, 51.3]"
+
+
+def test_over_seeds_gives_mean_sample_std_and_the_mean_interval():
+    s = ev.over_seeds([0.5, 0.6, 0.7], [0.45, 0.55, 0.65], [0.55, 0.65, 0.75])
+    assert s["n"] == 3 and s["mean"] == pytest.approx(0.6) and s["std"] == pytest.approx(0.1)
+    assert (s["lo"], s["hi"]) == (pytest.approx(0.55), pytest.approx(0.65))
+    one = ev.over_seeds([0.5], [0.4], [0.6])
+    assert np.isnan(one["std"]) and ev.format_mean_std(one["mean"], one["std"]) == "50.0"
+    assert ev.format_mean_std(s["mean"], s["std"]) == "60.0 ± 10.0"
+    assert ev.over_seeds([], [], [])["n"] == 0

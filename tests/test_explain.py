@@ -3,10 +3,12 @@ energy shares on hand-made maps."""
 
 import numpy as np
 import pytest
+import torch
 from tiny_models import images, tiny_keras, tiny_torch
 
 import maskfer_lib  # noqa: F401  (import order guard before torch/TensorFlow)
 from maskfer_lib import explain
+from maskfer_lib.models.torch.yang import TwoBranchOutput
 from maskfer_lib.records import FaceDataset
 
 
@@ -217,3 +219,33 @@ def test_default_keras_layer_avoids_a_two_by_two_map():
     layer = explain.default_keras_layer(model)
     assert min(layer.output.shape[1:3]) >= explain.CAM_MIN_SIDE
     assert explain.feature_map_size(model, (64, 64, 3)) == (4, 4)
+
+
+class _TwoBranchToy(TwoBranchOutput, torch.nn.Module):
+    """Unmasked branch: right on every face (the label is the first pixel × 2); masked
+    branch: always a confident class 2. Equal mixing then hides classes 0 and 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.unmasked_weight = 0.5
+        self.unused = torch.nn.Linear(1, 1)  # a parameter, so the model has a device
+
+    def forward(self, x):
+        label = (x[:, 0, 0, 0] * 2).round().long()
+        z_u = 4 * torch.nn.functional.one_hot(label, 3).float()
+        z_m = torch.tensor([0.0, 0.0, 5.0]).expand(len(x), 3)
+        return z_u, z_m
+
+
+def test_branch_weight_sweep_shows_a_class_the_equal_mix_hides():
+    y = np.array([0, 1, 2] * 4)
+    x = np.repeat((y / 2).astype(np.float32)[:, None, None, None], 8, axis=1)
+    x = np.repeat(np.repeat(x, 8, axis=2), 3, axis=3)
+    model = _TwoBranchToy()
+    sweep = explain.branch_weight_sweep(model, x, y, ["a", "b", "c"]).set_index("unmasked weight")
+    assert sweep.loc[1.0, "accuracy"] == 1.0 and sweep.loc[1.0, "predicted a"] == 4
+    assert sweep.loc[0.5, "predicted a"] == 0 and sweep.loc[0.5, "predicted c"] == 12
+    assert sweep.loc[0.0, "balanced accuracy"] == pytest.approx(1 / 3)
+    assert model.unmasked_weight == 0.5
+    with pytest.raises(TypeError, match="no unmasked/masked branches"):
+        explain.branch_weight_sweep(torch.nn.Linear(1, 1), x, y, ["a", "b", "c"])

@@ -48,6 +48,14 @@ def test_plot_confusion_annotations(normalize, expected):
     plt.close(fig)
 
 
+def test_a_long_confusion_title_wraps_to_the_matrix_width():
+    long_title = "approach 2 (heat map) (53.6%)"
+    fig = plots.plot_confusion(CM, NAMES, normalize=True, title=long_title)
+    shown = fig.axes[0].get_title()
+    assert "\n" in shown and shown.replace("\n", " ") == long_title
+    plt.close(fig)
+
+
 def test_plot_confusion_pair_shares_scale():
     fig = plots.plot_confusion_pair(
         CM, CM * 3, NAMES, titles=("masked", "unmasked"), normalize=False
