@@ -69,10 +69,14 @@ BENCH_MODELS_SMALL = ("celik_cnn", "putro_slim_rgc", "vgg11", "abn")
 baselines (VGG19, MobileNet v1) are left out: from scratch on the 1,484 quick training faces
 both stay at the class prior for 12 epochs under either recipe (measured, see below)."""
 
-BENCH_MODELS_REAL = ("celik_cnn", "putro_slim", "putro_slim_rgc", "mobilenet_v2", "vgg11", "abn")
+BENCH_MODELS_REAL = ("celik_cnn", "putro_slim", "putro_slim_rgc", "vgg11", "abn")
 """Real data in one sitting on 2 cores: each single-network paper's main model and its
-baseline (Çelik's CNN; Slim, Slim + RGC and MobileNetV2; VGG11 and ABN), three seeds each,
-so the 2x2 table has error bars."""
+baseline (Çelik's CNN; Slim and Slim + RGC; VGG11 and ABN), three seeds each, so the 2x2
+table has error bars. MobileNetV2 is left out: from scratch at this budget (5,600 faces,
+4 epochs, 48 px) it stays at the class prior on masked FER2013 (measured over seeds 0-2:
+24.7, 24.7 and 25.8 % against a 24.9 % majority class, "happy" predicted for 76-83 % of
+the faces). Notebook 03 compares it with Putro's models on the same faces at its own
+budget (all 24,359 training faces), where it learns."""
 
 
 @dataclass(frozen=True)

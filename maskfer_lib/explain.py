@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from maskfer_lib import train
+from maskfer_lib import labels, train
 from maskfer_lib.data import to_model_input
 from maskfer_lib.models import framework_of
 
@@ -684,7 +684,9 @@ def cam_figure(
 def unmasked_vs_masked_cams(model, input_shape, class_names, unmasked, masked, name: str, seed=0):
     """Every map of ``model`` (:func:`explain_model`) on the same faces without and with a
     mask, and a :func:`cam_figure` of one face per class whose captions give the predicted
-    class and its probability (the class the CAMs explain) beside the true class.
+    class and its probability (the class the CAMs explain) beside the true class, both in
+    the model's ``class_names`` (faces of other class sets are mapped to them,
+    ``labels.class_map_between``; faces of a class the model lacks are not shown).
 
     ``input_shape`` is the model's (H, W, C); Yang's attention model records 4 channels (RGB
     plus its H_m), and :func:`explain_model` appends H_m itself, so the faces get at most 3.
@@ -693,7 +695,15 @@ def unmasked_vs_masked_cams(model, input_shape, class_names, unmasked, masked, n
     faces_shape = (*input_shape[:2], min(input_shape[2], 3))
     inputs = [to_model_input(faces, faces_shape) for faces in (unmasked, masked)]
     unmasked_maps, masked_maps = (explain_model(model, x) for x in inputs)
-    first = pick_per_class(unmasked, 1, seed)
+    # The true class in the model's own terms: a 3- or 4-class model shown 7-class faces
+    # sees each face under its mapped class, and faces its classes leave out are not shown.
+    tagged = unmasked.subset(np.arange(len(unmasked)))
+    tagged.meta = {**tagged.meta, "row": np.arange(len(unmasked))}
+    mapping = labels.class_map_between(unmasked.class_names, class_names)
+    if mapping is not None:
+        tagged = labels.map_classes(tagged, mapping)
+    picked = pick_per_class(tagged, 1, seed)
+    first = tagged.meta["row"][picked]
     probabilities = [train.predict_proba(model, model_input(model, x[first])[0]) for x in inputs]
     captions = [
         tuple(f"pred {class_names[face.argmax()]} {face.max():.2f}" for face in pair)
@@ -705,7 +715,7 @@ def unmasked_vs_masked_cams(model, input_shape, class_names, unmasked, masked, n
         masked.images[first],
         {method: maps[first] for method, maps in unmasked_maps.items()},
         {method: maps[first] for method, maps in masked_maps.items()},
-        [f"true {unmasked.class_names[label]}" for label in unmasked.labels[first]],
+        [f"true {tagged.class_names[label]}" for label in tagged.labels[picked]],
         title=f"{name}: CAMs on its {height}×{width} feature map, unmasked (left) vs masked (right)",
         captions=captions,
     )

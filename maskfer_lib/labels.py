@@ -130,6 +130,36 @@ def map_classes(ds: FaceDataset, mapping: str | dict) -> FaceDataset:
     return out
 
 
+def _canonical_or_own(name: str) -> str:
+    try:
+        return canonical_class(name)
+    except ValueError:
+        return str(name)
+
+
+def class_map_between(source, target) -> str | dict | None:
+    """The class map that turns classes ``source`` into ``target``, for :func:`map_classes`.
+
+    ``None`` when they are the same classes in the same order (any spelling); an identity
+    dict when only the order differs; the name of the :data:`CLASS_MAPS` entry whose classes
+    are ``target`` otherwise (e.g. 7-class faces shown to a model of Yang's 3 classes).
+    Raises ValueError naming both class lists when no map relates them.
+    """
+    source_keys = tuple(_canonical_or_own(n) for n in source)
+    target_keys = tuple(_canonical_or_own(n) for n in target)
+    if source_keys == target_keys:
+        return None
+    if set(source_keys) == set(target_keys):
+        return dict(zip(target, target, strict=True))
+    for name, order in CLASS_MAP_ORDER.items():
+        if order == target_keys and set(CLASS_MAPS[name]) & set(source_keys):
+            return name
+    raise ValueError(
+        f"no class map turns classes {tuple(source)} into {tuple(target)}; the named maps "
+        f"are {sorted(CLASS_MAPS)}: pass faces labelled with the model's classes"
+    )
+
+
 def _closest(name: str, choices) -> str | None:
     """The choice closest to ``name`` (difflib, case-insensitive), or None when none is close."""
     by_lower = {str(c).lower(): str(c) for c in choices}

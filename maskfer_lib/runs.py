@@ -379,7 +379,9 @@ def seed_table(runs_by_model: dict[str, list[Run]], test: str) -> pd.DataFrame:
         }
     columns = ["seeds", "accuracy (%)", "min (%)", "max (%)", "mean 95 % interval"]
     columns += ["majority class (%)", "balanced accuracy (%)"]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    table.index.name = "model"
+    return table
 
 
 def results_table(runs) -> pd.DataFrame:

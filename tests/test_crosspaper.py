@@ -123,8 +123,10 @@ def test_peer_rows_score_each_test_condition():
 def test_real_setup_meets_three_papers_with_seeds():
     real = config.get_profile("real")
     setup = crosspaper.setup_for(real)
-    # Each single-network paper's main model and its baseline, on identical data.
-    assert {"celik_cnn", "putro_slim_rgc", "mobilenet_v2", "vgg11", "abn"} <= set(setup.models)
+    # Each single-network paper's main model and its baseline, on identical data; not
+    # MobileNetV2, which stays at the class prior at this budget (config.BENCH_MODELS_REAL).
+    assert {"celik_cnn", "putro_slim", "putro_slim_rgc", "vgg11", "abn"} <= set(setup.models)
+    assert "mobilenet_v2" not in setup.models
     assert {crosspaper.get_spec(m).paper for m in setup.models} == {"celik", "putro", "hayashi"}
     assert len(setup.seeds) >= 3  # mean ± std over seeds (issue 15)
     assert setup.input_size == 48 and setup.train_faces == 5600

@@ -249,3 +249,27 @@ def test_branch_weight_sweep_shows_a_class_the_equal_mix_hides():
     assert model.unmasked_weight == 0.5
     with pytest.raises(TypeError, match="no unmasked/masked branches"):
         explain.branch_weight_sweep(torch.nn.Linear(1, 1), x, y, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize(
+    "model_classes, rows",
+    [
+        (("positive", "neutral", "negative"), ["true positive", "true neutral", "true negative"]),
+        (("angry", "happy", "neutral", "surprise"), ["true angry", "true happy", "true neutral", "true surprise"]),
+    ],
+)  # fmt: skip
+def test_cam_rows_name_the_true_class_in_the_models_own_classes(model_classes, rows):
+    """A 3- or 4-class model shown 7-class faces: each row's true class is the mapped one,
+    and faces of classes the model lacks are not shown."""
+    from maskfer_lib.labels import CLASSES_7
+
+    seven = np.repeat(np.arange(7), 2)
+    faces = (255 * images(len(seven))).astype(np.uint8)
+    unmasked = FaceDataset(faces, seven, CLASSES_7)
+    masked = FaceDataset(faces.copy(), seven, CLASSES_7)
+    model = tiny_torch(num_classes=len(model_classes))
+    (maps, _), fig = explain.unmasked_vs_masked_cams(
+        model, (16, 16, 3), model_classes, unmasked, masked, "toy"
+    )
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel().startswith("true ")] == rows
+    assert all(len(m) == len(seven) for m in maps.values())  # maps cover every face

@@ -50,3 +50,15 @@ def test_canonical_class_reads_spellings_and_refuses_the_rest():
     assert labels.canonical_class("NE") == "neutral"
     with pytest.raises(ValueError, match="unknown class name 'happyy'"):
         labels.canonical_class("happyy")
+
+
+def test_class_map_between_finds_the_map_or_refuses_unrelated_classes():
+    assert labels.class_map_between(("Happy", "sad"), ("happy", "sad")) is None
+    assert labels.class_map_between(("sad", "happy"), ("happy", "sad")) == {
+        "happy": "happy",
+        "sad": "sad",
+    }
+    with pytest.raises(ValueError, match="no class map turns classes"):
+        labels.class_map_between(("cat", "dog"), ("positive", "neutral", "negative"))
+    assert labels.class_map_between(CLASSES_7, CLASSES_3) == "yang3"
+    assert labels.class_map_between(CLASSES_7, CLASSES_4) == "hayashi4"

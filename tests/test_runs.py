@@ -276,6 +276,7 @@ def test_seed_table_gives_the_spread_over_seeds_beside_the_majority_class():
     assert table.loc["good", "accuracy (%)"].startswith("87.5 ± ")
     assert table.loc["bad", "accuracy (%)"] == "25.0 ± 0.0"
     assert table.loc["bad", "majority class (%)"] == 75
+    assert table.index.name == "model"  # the saved table's first column says what it lists
 
 
 def test_seed_table_of_no_seeded_model_is_an_empty_table_with_its_columns(tmp_path):
