@@ -697,9 +697,12 @@ def unmasked_vs_masked_cams(model, input_shape, class_names, unmasked, masked, n
     unmasked_maps, masked_maps = (explain_model(model, x) for x in inputs)
     # The true class in the model's own terms: a 3- or 4-class model shown 7-class faces
     # sees each face under its mapped class, and faces its classes leave out are not shown.
+    # A mask detector's true class is the column (face / masked face); its rows name the
+    # face's expression instead.
+    detector = tuple(class_names) == labels.MASK_CLASSES
     tagged = unmasked.subset(np.arange(len(unmasked)))
     tagged.meta = {**tagged.meta, "row": np.arange(len(unmasked))}
-    mapping = labels.class_map_between(unmasked.class_names, class_names)
+    mapping = None if detector else labels.class_map_between(unmasked.class_names, class_names)
     if mapping is not None:
         tagged = labels.map_classes(tagged, mapping)
     picked = pick_per_class(tagged, 1, seed)
@@ -715,7 +718,10 @@ def unmasked_vs_masked_cams(model, input_shape, class_names, unmasked, masked, n
         masked.images[first],
         {method: maps[first] for method, maps in unmasked_maps.items()},
         {method: maps[first] for method, maps in masked_maps.items()},
-        [f"true {tagged.class_names[label]}" for label in tagged.labels[picked]],
+        [
+            f"{tagged.class_names[label]} face" if detector else f"true {tagged.class_names[label]}"
+            for label in tagged.labels[picked]
+        ],
         title=f"{name}: CAMs on its {height}×{width} feature map, unmasked (left) vs masked (right)",
         captions=captions,
     )

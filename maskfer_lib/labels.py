@@ -59,6 +59,9 @@ SYNONYMS = {
 }
 """Spellings seen in FER datasets -> canonical name (KDEF's two-letter codes included)."""
 
+MASK_CLASSES = ("unmasked", "masked")
+"""The classes of the masked-vs-unmasked detectors (Hayashi's MCN, Yang's stage 1)."""
+
 CLASS_MAPS = {
     # Yang et al. publish no 7 -> 3 map; see MAP_7_TO_3 above for the valence grouping
     # used. Pass a dict to map_classes to choose otherwise.
