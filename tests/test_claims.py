@@ -97,6 +97,18 @@ def test_the_mask_protocol_claims_read_the_benchmark(tmp_path):
     assert check(_evidence(tmp_path)).verdict == claims.UNTESTABLE
 
 
+def test_the_off_the_shelf_claim_counts_the_peers(tmp_path):
+    peer = [
+        {"model": "peer:p", "train": "unmasked", "test": test, "seed": 0, "accuracy": acc,
+         "accuracy_lo": acc - 0.02, "accuracy_hi": acc + 0.02}
+        for test, acc in (("unmasked", 0.7), ("masked", 0.3))
+    ]  # fmt: skip
+    bench = pd.concat([_bench({"x": 0.2}), pd.DataFrame(peer)], ignore_index=True)
+    finding = _claim("U→U > U→M").check(_evidence(tmp_path, bench=bench))
+    assert finding.verdict == claims.HOLDS
+    assert "peer:p +40.0 (>)" in finding.ours and "x +40.0 (>)" in finding.ours
+
+
 def test_old_benchmark_tables_do_not_count(tmp_path, monkeypatch):
     monkeypatch.setenv("MASKFER_FIGURES", str(tmp_path / "fig"))
     monkeypatch.setenv("MASKFER_RUNS", str(tmp_path / "runs"))
