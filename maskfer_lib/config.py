@@ -74,7 +74,7 @@ BENCH_MODELS_REAL = ("celik_cnn", "putro_slim", "putro_slim_rgc", "vgg11", "abn"
 baseline (Çelik's CNN; Slim and Slim + RGC; VGG11 and ABN), three seeds each, so the 2x2
 table has error bars. MobileNetV2 is left out: from scratch at this budget (5,600 faces,
 4 epochs, 48 px) it stays at the class prior on masked FER2013 (measured over seeds 0-2:
-24.7, 24.7 and 25.8 % against a 24.9 % majority class, "happy" predicted for 76-83 % of
+24.7, 24.7 and 25.8 % against a 25.0 % majority class, "happy" predicted for 76-84 % of
 the faces). Notebook 03 compares it with Putro's models on the same faces at its own
 budget (all 24,359 training faces), where it learns."""
 
