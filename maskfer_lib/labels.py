@@ -89,6 +89,14 @@ def canonical_class(name: str) -> str:
     return SYNONYMS[key]
 
 
+def _canonical_or_own(name: str) -> str:
+    """``canonical_class(name)``, or ``name`` itself when it is no emotion name."""
+    try:
+        return canonical_class(name)
+    except ValueError:
+        return str(name)
+
+
 def map_classes(ds: FaceDataset, mapping: str | dict) -> FaceDataset:
     """Relabel ``ds`` with a class map; images of classes the map leaves out are dropped.
 
@@ -107,18 +115,10 @@ def map_classes(ds: FaceDataset, mapping: str | dict) -> FaceDataset:
         mapping = {str(k): str(v) for k, v in mapping.items()}
         order = tuple(dict.fromkeys(mapping.values()))
         name = "custom"
-    norm = {}
-    for k, v in mapping.items():
-        try:
-            norm[canonical_class(k)] = v
-        except ValueError:
-            norm[k] = v
+    norm = {_canonical_or_own(k): v for k, v in mapping.items()}
     new_label = np.full(ds.num_classes, -1, dtype=np.int64)
     for i, c in enumerate(ds.class_names):
-        try:
-            key = canonical_class(c)
-        except ValueError:
-            key = c
+        key = _canonical_or_own(c)
         if key in norm:
             new_label[i] = order.index(norm[key])
     if (new_label < 0).all():
@@ -131,13 +131,6 @@ def map_classes(ds: FaceDataset, mapping: str | dict) -> FaceDataset:
     out.class_names = tuple(order)
     out.meta = {**out.meta, "class_map": name, "dropped_by_class_map": int((~keep).sum())}
     return out
-
-
-def _canonical_or_own(name: str) -> str:
-    try:
-        return canonical_class(name)
-    except ValueError:
-        return str(name)
 
 
 def class_map_between(source, target) -> str | dict | None:
