@@ -137,11 +137,7 @@ def _measured(ev: Evidence, name: str) -> tuple[str, tuple[float, float]] | None
     results = [main, *ev.seed_runs(name)]
     if len(results) == 1:
         return _text(main), _interval(main)
-    s = evaluate.over_seeds(
-        [r.accuracy for r in results],
-        [r.accuracy_lo for r in results],
-        [r.accuracy_hi for r in results],
-    )
+    s = evaluate.results_over_seeds(results)
     spread = evaluate.format_mean_std(s["mean"], s["std"])
     text = f"{spread} [{100 * s['lo']:.1f}, {100 * s['hi']:.1f}] ({s['n']} seeds)"
     return text, (s["lo"], s["hi"])

@@ -227,6 +227,15 @@ def over_seeds(accuracy, lo, hi) -> dict:
     }
 
 
+def results_over_seeds(results) -> dict:
+    """:func:`over_seeds` of one model's :class:`EvalResult` per seed."""
+    return over_seeds(
+        [r.accuracy for r in results],
+        [r.accuracy_lo for r in results],
+        [r.accuracy_hi for r in results],
+    )
+
+
 def format_mean_std(mean: float, std: float) -> str:
     """``"49.7 ± 0.8"`` in percent; just ``"49.7"`` when ``std`` is NaN (one seed)."""
     return f"{100 * mean:.1f} ± {100 * std:.1f}" if np.isfinite(std) else f"{100 * mean:.1f}"

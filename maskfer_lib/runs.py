@@ -365,9 +365,7 @@ def seed_table(runs_by_model: dict[str, list[Run]], test: str) -> pd.DataFrame:
     for name, model_runs in runs_by_model.items():
         results = [r.results[test] for r in model_runs]
         acc = [r.accuracy for r in results]
-        seeds = evaluate.over_seeds(
-            acc, [r.accuracy_lo for r in results], [r.accuracy_hi for r in results]
-        )
+        seeds = evaluate.results_over_seeds(results)
         rows[name] = {
             "seeds": seeds["n"],
             "accuracy (%)": evaluate.format_mean_std(seeds["mean"], seeds["std"]),

@@ -179,3 +179,12 @@ def test_over_seeds_gives_mean_sample_std_and_the_mean_interval():
     assert np.isnan(one["std"]) and ev.format_mean_std(one["mean"], one["std"]) == "50.0"
     assert ev.format_mean_std(s["mean"], s["std"]) == "60.0 ± 10.0"
     assert ev.over_seeds([], [], [])["n"] == 0
+
+
+def test_results_over_seeds_reads_each_results_accuracy_and_interval():
+    y = np.array([0, 0, 1, 1])
+    results = [ev.evaluate(y, np.eye(2)[p], ("a", "b")) for p in ([0, 0, 1, 1], [0, 0, 1, 0])]
+    s = ev.results_over_seeds(results)
+    assert s["n"] == 2 and s["mean"] == pytest.approx(0.875)
+    assert s["lo"] == pytest.approx(np.mean([r.accuracy_lo for r in results]))
+    assert s["hi"] == pytest.approx(np.mean([r.accuracy_hi for r in results]))
