@@ -256,7 +256,7 @@ def plot_time_to_accuracy(histories: dict, title: str | None = None, majority=No
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False, fontsize=8, ncol=2, loc="best")
     if title:
-        ax.set_title(title, pad=14)  # clear of the colour bar's top label
+        ax.set_title(title, pad=14)  # the confusion matrices' title spacing (no colour bar here)
     fig.tight_layout()
     return fig
 
@@ -282,7 +282,7 @@ def plot_two_by_two(cells, majority=None, chance=None, title: str | None = None)
     ax.legend(title="train→test", ncol=3, frameon=False, fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     if title:
-        ax.set_title(title, pad=14)  # clear of the colour bar's top label
+        ax.set_title(title, pad=14)  # the confusion matrices' title spacing (no colour bar here)
     fig.tight_layout()
     return fig
 
