@@ -29,6 +29,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -336,14 +337,21 @@ def plot_accuracy_vs_speed(
             label=paper,
             capsize=3,
         )
-    # Labels alternate above and below their points (in FPS order), so neighbours that run
-    # at about the same speed do not print over each other.
-    for i, (_, r) in enumerate(table.sort_values("fps").iterrows()):
+    # A label goes above its point unless a neighbour at about the same speed (within 7 %)
+    # sits higher (on a tie, the faster one goes above): alternating by FPS order alone put
+    # the lower point's label above and the higher one's below, on top of each other.
+    ordered = table.sort_values("fps")
+    log_fps = np.log10(ordered.fps.to_numpy(dtype=float))
+    accuracy = ordered.acc_masked_mean.to_numpy(dtype=float)
+    rank = np.arange(len(ordered))
+    for i, (_, r) in enumerate(ordered.iterrows()):
+        near = np.abs(log_fps - log_fps[i]) < 0.03
+        above_me = near & ((accuracy > accuracy[i]) | ((accuracy == accuracy[i]) & (rank > i)))
         ax.annotate(
             r.model,
             (r.fps, 100 * r.acc_masked_mean),
             textcoords="offset points",
-            xytext=(5, 4 if i % 2 == 0 else -11),
+            xytext=(5, -11 if above_me.any() else 4),
             fontsize=8,
         )
     if chance:

@@ -155,6 +155,11 @@ def test_accuracy_vs_speed_draws_the_baselines_and_keeps_labels_apart():
     assert {line.get_label() for line in ax.lines} >= {"chance", "majority class"}
     offsets = {t.get_text(): t.xyann[1] for t in ax.texts}
     assert offsets["a"] != offsets["b"]  # the two at ~100 FPS are labelled apart
+    # near-equal speeds, the faster one higher: its label goes above, the slower one's below
+    close = table.assign(fps=[100, 101, 500], acc_masked_mean=[0.30, 0.32, 0.4])
+    close_ax = crosspaper.plot_accuracy_vs_speed(close).axes[0]
+    close_offsets = {t.get_text(): t.xyann[1] for t in close_ax.texts}
+    assert close_offsets["b"] > 0 > close_offsets["a"]
     fig.canvas.draw()
     ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert "100" in ticks and not any("times" in t or "^" in t for t in ticks)
