@@ -81,6 +81,19 @@ def init_from_env() -> tuple[int, int]:
     return world()
 
 
+def shutdown() -> None:
+    """Leave the process group :func:`init_from_env` joined (nothing when none was).
+
+    Every rank waits at a barrier first: a rank that tore gloo down while its peer was still
+    finishing (rank 0 writes the run's files) was seen to abort ("terminate called without
+    an active exception") and fail the whole run."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def shard(order: np.ndarray, batch_size: int) -> tuple[np.ndarray, int]:
     """This rank's images of one epoch and its per-rank batch size.
 

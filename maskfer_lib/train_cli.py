@@ -74,10 +74,7 @@ def main(argv=None) -> int:
         print(json.dumps({"model": a.model, "world_size": world_size, "device":
                           hist.attrs["device"], "epochs": len(hist), "best": best,
                           "monitor": hist.attrs["monitor"], "out": str(a.out)}))  # fmt: skip
-    if world_size > 1:
-        import torch.distributed as dist
-
-        dist.destroy_process_group()
+    distributed.shutdown()
     return 0
 
 

@@ -43,8 +43,7 @@ def main(out: Path) -> None:
             "weights": weights,
         }
         (out / "result.json").write_text(json.dumps(result))
-    if world > 1:
-        torch.distributed.destroy_process_group()
+    distributed.shutdown()
 
 
 if __name__ == "__main__":

@@ -95,6 +95,14 @@ def test_two_gloo_ranks_match_one_process_with_the_same_global_batch(tmp_path):
     assert fit_json["world_size"] == 2 and fit_json["device"] == "cpu"
 
 
+def test_shutdown_without_a_process_group_does_nothing():
+    import torch.distributed as dist
+
+    assert not dist.is_initialized()
+    distributed.shutdown()  # a plain one-process run: no group to leave, no error
+    assert not dist.is_initialized()
+
+
 def test_each_rank_takes_its_share_of_every_global_batch(monkeypatch):
     monkeypatch.setattr(distributed, "world", lambda: (1, 2))  # rank 1 of 2
     order = np.arange(10)[::-1]  # the epoch order every rank drew
